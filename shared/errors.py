@@ -1,0 +1,38 @@
+"""The project's own exceptions. Adapters translate AWS errors into these; the API maps them to HTTP."""
+
+
+class LoaderError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(LoaderError):
+    """A setting or option is missing or malformed."""
+
+
+class InputFileError(LoaderError):
+    """The file as a whole cannot be read: its job fails with this message."""
+
+
+class UnknownFormatError(InputFileError):
+    """The format is neither given, recognisable from the name, nor sniffable from the content."""
+
+
+class CorruptInputError(InputFileError):
+    """A compressed stream is truncated or corrupt, or the file's structure is broken."""
+
+
+class StreamError(LoaderError):
+    """A call to the stream failed as a whole."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class StreamRetriableError(StreamError):
+    """The call may succeed if repeated (throttled, 5xx, timeout). It may also have been written."""
+
+
+class StreamFatalError(StreamError):
+    """Repeating the call cannot help (missing stream, access or KMS denied, invalid request)."""

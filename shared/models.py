@@ -1,0 +1,54 @@
+"""The records that flow from a reader to the packer and the sender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Record:
+    """One record read from a file: the bytes to send and, where parsed, its value."""
+
+    seq: int
+    line: int
+    offset: int
+    data: bytes
+    value: Any = None
+
+
+@dataclass(slots=True)
+class Rejection:
+    """A record that will not be sent, with the reason. `raw` is None when it was too big to hold."""
+
+    seq: int
+    line: int
+    offset: int
+    reason: str
+    raw: bytes | None = None
+    code: str = "Malformed"
+
+
+@dataclass(slots=True)
+class Entry:
+    """A record ready for PutRecords; `size` is data bytes + partition-key UTF-8 bytes."""
+
+    seq: int
+    line: int
+    offset: int
+    data: bytes
+    partition_key: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where reading resumes: the decompressed byte offset of the next record, its seq and line.
+
+    `state` carries what a format needs to resume (the CSV header, the JSON array's position).
+    """
+
+    offset: int = 0
+    seq: int = 0
+    line: int = 1
+    state: dict[str, Any] = field(default_factory=dict)
