@@ -113,7 +113,7 @@ def read_csv(
             reason = f"invalid UTF-8 at byte {feeder.bad_utf8.start} of line {feeder.start_line}"
             yield _reject(seq, feeder, reason, "InvalidUtf8")
         elif len(row) != len(header):
-            reason = f"row has {len(row)} fields; the header has {len(header)}"
+            reason = f"row has {_fields(len(row))}; the header has {_fields(len(header))}"
             yield _reject(seq, feeder, reason, "FieldCount")
         else:
             value: dict[str, Any] = dict(zip(header, row, strict=True))
@@ -141,3 +141,7 @@ def _read_header(reader: Any, feeder: _Feeder) -> list[str] | None:
             raise InputFileError(f"the CSV header repeats column names: {', '.join(duplicates)}")
         return list(row)
     return None
+
+
+def _fields(n: int) -> str:
+    return f"{n} field" if n == 1 else f"{n} fields"

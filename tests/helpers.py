@@ -1,0 +1,50 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from shared.limits import KIB
+from shared.models import Cursor, Record, Rejection
+from shared.readers import ReadOptions, RecordStream, open_records
+
+
+def chunked(data: bytes, size: int) -> Iterator[bytes]:
+    """The bytes in chunks of `size`, so tests cross every chunk boundary they care about."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def read(
+    data: bytes,
+    name: str = "data",
+    *,
+    fmt: str | None = None,
+    chunk: int = 1 << 20,
+    max_record: int = 1024 * KIB,
+    keep_value: bool = False,
+    cursor: Cursor | None = None,
+) -> list[Record | Rejection]:
+    return list(stream(data, name, fmt=fmt, chunk=chunk, max_record=max_record, keep_value=keep_value, cursor=cursor))
+
+
+def stream(
+    data: bytes,
+    name: str = "data",
+    *,
+    fmt: str | None = None,
+    chunk: int = 1 << 20,
+    max_record: int = 1024 * KIB,
+    keep_value: bool = False,
+    cursor: Cursor | None = None,
+) -> RecordStream:
+    options = ReadOptions(max_record_bytes=max_record, format=fmt, keep_value=keep_value)
+    return open_records(chunked(data, chunk), name, options, cursor)
+
+
+def datas(items: list[Record | Rejection]) -> list[bytes]:
+    return [i.data for i in items if isinstance(i, Record)]
+
+
+def rejections(items: list[Record | Rejection]) -> list[Rejection]:
+    return [i for i in items if isinstance(i, Rejection)]
