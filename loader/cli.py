@@ -21,10 +21,29 @@ def main() -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", metavar="F", help="jsonl, json, csv, tsv or text (default: from the name, else sniffed).")
-@click.option("--partition-key-field", metavar="P", help="Field (JSON dotted path or CSV column) holding the key.")
-@click.option("--max-record-kib", type=click.IntRange(1024, 10240), metavar="N", help="The stream's MaxRecordSizeInKiB (default 1024).")
-@click.option("--max-request-kib", type=click.IntRange(1, 10240), metavar="N", help="Cap per PutRecords request (default 5120).")
+@click.option(
+    "--format",
+    "fmt",
+    metavar="F",
+    help="jsonl, json, csv, tsv or text (default: from the name, else sniffed).",
+)
+@click.option(
+    "--partition-key-field",
+    metavar="P",
+    help="Field (JSON dotted path or CSV column) holding the key.",
+)
+@click.option(
+    "--max-record-kib",
+    type=click.IntRange(1024, 10240),
+    metavar="N",
+    help="The stream's MaxRecordSizeInKiB (default 1024).",
+)
+@click.option(
+    "--max-request-kib",
+    type=click.IntRange(1, 10240),
+    metavar="N",
+    help="Cap per PutRecords request (default 5120).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 def plan(
     file: Path,

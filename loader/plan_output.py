@@ -43,11 +43,22 @@ class JsonPlanOutput:
         self._write(orjson.dumps(body).decode() + "\n")
 
     def begin(self, fmt: str, compression: str | None, limits: KinesisLimits) -> None:
-        head = {"file": self._file, "format": fmt, "compression": compression, "limits": _limits_json(limits)}
+        head = {
+            "file": self._file,
+            "format": fmt,
+            "compression": compression,
+            "limits": _limits_json(limits),
+        }
         self._write(orjson.dumps(head).decode()[:-1] + ',"rejected":[')
 
     def rejected(self, item: Rejection) -> None:
-        entry = {"seq": item.seq, "line": item.line, "offset": item.offset, "code": item.code, "reason": item.reason}
+        entry = {
+            "seq": item.seq,
+            "line": item.line,
+            "offset": item.offset,
+            "code": item.code,
+            "reason": item.reason,
+        }
         self._write(("" if self._first else ",") + orjson.dumps(entry).decode())
         self._first = False
 

@@ -34,7 +34,9 @@ class KinesisLimits:
             raise ValueError(f"the record cap must be 1..{MAX_RECORD_KIB * KIB} bytes")
 
     @classmethod
-    def from_kib(cls, record_kib: int | None = None, request_kib: int | None = None) -> KinesisLimits:
+    def from_kib(
+        cls, record_kib: int | None = None, request_kib: int | None = None
+    ) -> KinesisLimits:
         """Limits from the KiB figures users and DescribeStreamSummary speak in (None = default)."""
         record_kib = DEFAULT_RECORD_KIB if record_kib is None else record_kib
         if not MIN_RECORD_KIB <= record_kib <= MAX_RECORD_KIB:

@@ -10,23 +10,27 @@ from collections.abc import Iterable, Iterator
 
 from shared.limits import KinesisLimits
 from shared.models import Entry, Record, Rejection
-from shared.partition_keys import PartitionKeyError, KeyFunction
+from shared.partition_keys import KeyFunction, PartitionKeyError
 
 Item = Record | Rejection
 
 
-def to_entries(items: Iterable[Item], key: KeyFunction, limits: KinesisLimits) -> Iterator[Entry | Rejection]:
+def to_entries(
+    items: Iterable[Item], key: KeyFunction, limits: KinesisLimits
+) -> Iterator[Entry | Rejection]:
     """Give each record its partition key and size; reject what has no key or does not fit."""
     cap = limits.effective_record_bytes
     for item in items:
-        if item.__class__ is Rejection:
-            yield item  # type: ignore[misc]
+        if isinstance(item, Rejection):
+            yield item
             continue
-        record: Record = item  # type: ignore[assignment]
+        record = item
         try:
             pk = key(record)
         except PartitionKeyError as exc:
-            yield Rejection(record.seq, record.line, record.offset, str(exc), record.data, "PartitionKey")
+            yield Rejection(
+                record.seq, record.line, record.offset, str(exc), record.data, "PartitionKey"
+            )
             continue
         pk_bytes = len(pk) if pk.isascii() else len(pk.encode("utf-8"))
         size = len(record.data) + pk_bytes
@@ -35,7 +39,9 @@ def to_entries(items: Iterable[Item], key: KeyFunction, limits: KinesisLimits) -
                 f"record is {size} bytes (data {len(record.data)} + partition key {pk_bytes}), "
                 f"over the {cap}-byte record limit"
             )
-            yield Rejection(record.seq, record.line, record.offset, reason, record.data, "Oversized")
+            yield Rejection(
+                record.seq, record.line, record.offset, reason, record.data, "Oversized"
+            )
             continue
         yield Entry(record.seq, record.line, record.offset, record.data, pk, size)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.errors import ConfigError
 from shared.jobs import job_id_for
 from shared.limits import KinesisLimits
 from shared.models import Entry, Rejection
@@ -14,7 +15,6 @@ from shared.partition_keys import KeyFunction, field_key, record_id_key
 from shared.readers import ReadOptions, RecordStream, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter, file_chunks
-from shared.errors import ConfigError
 
 
 @dataclass(slots=True)
@@ -44,19 +44,29 @@ class FilePlan:
         job_id: str | None = None,
     ) -> None:
         stat = path.stat()
-        self.job_id = job_id or job_id_for("file", str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}")
+        self.job_id = job_id or job_id_for(
+            "file", str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}"
+        )
         self.limits = limits
         self._file = path.open("rb")
         self._counter = ByteCounter()
-        options = ReadOptions(max_record_bytes=limits.effective_record_bytes, format=fmt, keep_value=bool(key_field))
-        self.stream: RecordStream = open_records(file_chunks(self._file, self._counter), path.name, options)
+        options = ReadOptions(
+            max_record_bytes=limits.effective_record_bytes, format=fmt, keep_value=bool(key_field)
+        )
+        self.stream: RecordStream = open_records(
+            file_chunks(self._file, self._counter), path.name, options
+        )
         if key_field and self.stream.format == TEXT:
-            raise ConfigError("text records have no fields: a partition-key field does not apply to them")
+            raise ConfigError(
+                "text records have no fields: a partition-key field does not apply to them"
+            )
         self._key: KeyFunction = field_key(key_field) if key_field else record_id_key(self.job_id)
 
     def run(self, on_reject: Callable[[Rejection], None]) -> PlanSummary:
         limits = self.limits
-        summary = PlanSummary(format=self.stream.format, compression=self.stream.compression, limits=limits)
+        summary = PlanSummary(
+            format=self.stream.format, compression=self.stream.compression, limits=limits
+        )
         try:
             for request in self._requests(summary, on_reject):
                 summary.requests += 1
@@ -68,7 +78,9 @@ class FilePlan:
             self._file.close()
         return summary
 
-    def _requests(self, summary: PlanSummary, on_reject: Callable[[Rejection], None]) -> Iterator[list[Entry]]:
+    def _requests(
+        self, summary: PlanSummary, on_reject: Callable[[Rejection], None]
+    ) -> Iterator[list[Entry]]:
         packer = Packer(self.limits)
         for item in to_entries(self.stream, self._key, self.limits):
             summary.records += 1

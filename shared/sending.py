@@ -218,7 +218,9 @@ class Sender:
             for request in requests:
                 yield self.send(request, deadline)
             return
-        with ThreadPoolExecutor(self.policy.max_in_flight, thread_name_prefix="put-records") as pool:
+        with ThreadPoolExecutor(
+            self.policy.max_in_flight, thread_name_prefix="put-records"
+        ) as pool:
             inflight: deque[Future[RequestOutcome]] = deque()
             try:
                 for request in requests:

@@ -25,7 +25,17 @@ def read(
     keep_value: bool = False,
     cursor: Cursor | None = None,
 ) -> list[Record | Rejection]:
-    return list(stream(data, name, fmt=fmt, chunk=chunk, max_record=max_record, keep_value=keep_value, cursor=cursor))
+    return list(
+        stream(
+            data,
+            name,
+            fmt=fmt,
+            chunk=chunk,
+            max_record=max_record,
+            keep_value=keep_value,
+            cursor=cursor,
+        )
+    )
 
 
 def stream(

@@ -2,8 +2,8 @@
 
 Chosen entries are taken out of the PutRecords request before it is sent and put back into the
 response as failed entries, so the backend (moto, or AWS) stores exactly the entries reported as sent.
-Whole calls can also be answered with a throttling error before they are sent (botocore retries those
-as it would a real one). Used by the tests and by `loader local --fault`.
+Whole calls can also be answered with a throttling error instead of being sent, as a throttle that
+outlasted botocore's own retries would be. Used by the tests and by `loader local --fault`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from botocore.awsrequest import AWSResponse
 
 from shared.sending import INTERNAL, THROTTLED
@@ -29,11 +28,12 @@ Chooser = Callable[[int, dict[str, Any]], str | None]
 
 
 class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
     def stream(self, **_: Any) -> Any:
-        yield self._body
+        yield b"{}"
+
+
+def _response(status: int) -> AWSResponse:
+    return AWSResponse("https://kinesis.invalid/", status, {}, _Body())
 
 
 class KinesisFaults:
@@ -50,7 +50,11 @@ class KinesisFaults:
         seed: int | None = None,
         chooser: Chooser | None = None,
     ) -> None:
-        for name, value in (("throttle", throttle), ("internal", internal), ("call_throttle", call_throttle)):
+        for name, value in (
+            ("throttle", throttle),
+            ("internal", internal),
+            ("call_throttle", call_throttle),
+        ):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a fraction between 0 and 1, not {value}")
         self.throttle, self.internal, self.call_throttle = throttle, internal, call_throttle
@@ -59,13 +63,12 @@ class KinesisFaults:
         self._chooser = chooser or self._random_choice
         self.injected = {THROTTLED: 0, INTERNAL: 0, "calls": 0}
 
-    def install(self, client: Any) -> Any:
+    def install(self, client: Any) -> KinesisFaults:
         events = client.meta.events
         events.register(f"provide-client-params.{_EVENT}", self._take_out)
-        events.register(f"before-call.{_EVENT}", self._answer_if_nothing_left)
-        events.register(f"before-send.{_EVENT}", self._throttle_call)
+        events.register(f"before-call.{_EVENT}", self._answer_without_sending)
         events.register(f"after-call.{_EVENT}", self._put_back)
-        return client
+        return self
 
     def _random_choice(self, index: int, record: dict[str, Any]) -> str | None:
         with self._lock:
@@ -82,36 +85,40 @@ class KinesisFaults:
         if not any(plan):
             return
         context[_CONTEXT_KEY] = plan
+        if all(plan):
+            return  # nothing is sent: before-call answers (an empty request would not validate)
         params["Records"] = [r for r, code in zip(records, plan, strict=True) if code is None]
         with self._lock:
             for code in plan:
                 if code:
                     self.injected[code] = self.injected.get(code, 0) + 1
 
-    def _answer_if_nothing_left(self, context: dict[str, Any], **_: Any) -> Any:
+    def _answer_without_sending(self, context: dict[str, Any], **_: Any) -> Any:
+        """A whole-call throttle, or a call whose every entry is to fail: answer it here, unsent."""
+        with self._lock:
+            throttle_call = self.call_throttle and self._rng.random() < self.call_throttle
+            if throttle_call:
+                self.injected["calls"] += 1
+        if throttle_call:
+            context.pop(_CONTEXT_KEY, None)
+            error = {"Code": THROTTLED, "Message": MESSAGES[THROTTLED]}
+            return _response(400), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
         plan = context.get(_CONTEXT_KEY)
         if plan and all(plan):
-            return AWSResponse("", 200, {}, _Body(b"{}")), {"FailedRecordCount": 0, "Records": []}
+            return _response(200), {"FailedRecordCount": 0, "Records": []}
         return None
 
-    def _throttle_call(self, request: Any, **_: Any) -> AWSResponse | None:
-        with self._lock:
-            hit = self.call_throttle and self._rng.random() < self.call_throttle
-            if hit:
-                self.injected["calls"] += 1
-        if not hit:
-            return None
-        body = orjson.dumps({"__type": THROTTLED, "message": MESSAGES[THROTTLED]})
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "injected"}
-        return AWSResponse(request.url, 400, headers, _Body(body))
-
-    def _put_back(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def _put_back(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
         plan = context.pop(_CONTEXT_KEY, None)
         if not plan or http_response.status_code >= 300:
             return
         kept = iter(parsed.get("Records", []))
         parsed["Records"] = [
-            next(kept) if code is None else {"ErrorCode": code, "ErrorMessage": MESSAGES.get(code, code)}
+            next(kept)
+            if code is None
+            else {"ErrorCode": code, "ErrorMessage": MESSAGES.get(code, code)}
             for code in plan
         ]
         parsed["FailedRecordCount"] = parsed.get("FailedRecordCount", 0) + sum(1 for c in plan if c)

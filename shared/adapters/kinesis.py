@@ -83,7 +83,9 @@ class KinesisStream:
             if cached and now - cached[0] < _LIMITS_TTL_S:
                 return cached[1]
         try:
-            summary = self._client.describe_stream_summary(**self._target)["StreamDescriptionSummary"]
+            summary = self._client.describe_stream_summary(**self._target)[
+                "StreamDescriptionSummary"
+            ]
         except ClientError as exc:
             raise translate(exc) from exc
         kib = int(summary.get("MaxRecordSizeInKiB") or DEFAULT_RECORD_KIB)

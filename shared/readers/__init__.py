@@ -30,7 +30,9 @@ class ReadOptions:
 class RecordStream:
     """The records of one file. `state` is what a cursor must carry to resume after a record."""
 
-    def __init__(self, items: Iterator[Item], fmt: str, compression: str | None, state: dict[str, Any]):
+    def __init__(
+        self, items: Iterator[Item], fmt: str, compression: str | None, state: dict[str, Any]
+    ):
         self._items = items
         self.format = fmt
         self.compression = compression
@@ -99,7 +101,12 @@ def _reader(
         items = read_csv(body, cursor, hold, state["delimiter"], state)
     elif fmt == JSON:
         # Pretty-printed elements shrink when compacted: hold twice the record size before giving up.
-        reader = JsonArrayReader(body, Cursor(cursor.offset, cursor.seq, cursor.line, state), 2 * hold, options.keep_value)
+        reader = JsonArrayReader(
+            body,
+            Cursor(cursor.offset, cursor.seq, cursor.line, state),
+            2 * hold,
+            options.keep_value,
+        )
         reader.state = state
         items = iter(reader)
     else:

@@ -154,7 +154,9 @@ class JsonArrayReader:
             if c is None:
                 return
             if c != _OPEN:
-                raise InputFileError(f"not a JSON array: expected '[' at byte {self._base + self._pos}")
+                raise InputFileError(
+                    f"not a JSON array: expected '[' at byte {self._base + self._pos}"
+                )
             self._pos += 1
             if self._peek() == _CLOSE:
                 self._pos += 1
@@ -185,7 +187,9 @@ class JsonArrayReader:
         return self._base + self._pos
 
     def _unclosed(self) -> CorruptInputError:
-        return CorruptInputError(f"the JSON array is not closed: the file ends at byte {self._at()}")
+        return CorruptInputError(
+            f"the JSON array is not closed: the file ends at byte {self._at()}"
+        )
 
     def _expect_end(self) -> None:
         if self._peek() is not None:
@@ -241,4 +245,6 @@ class JsonArrayReader:
                 return self._base + end - start_abs
             self._line += chunk.count(b"\n")
         self._eof = True
-        raise CorruptInputError(f"the JSON array ends inside the element that starts at byte {start_abs}")
+        raise CorruptInputError(
+            f"the JSON array ends inside the element that starts at byte {start_abs}"
+        )

@@ -13,11 +13,15 @@ Item = Record | Rejection
 
 
 def oversized_line(seq: int, line: int, offset: int, length: int, hold: int) -> Rejection:
-    reason = f"line is {length} bytes, over the {hold}-byte record limit; skipped without reading it"
+    reason = (
+        f"line is {length} bytes, over the {hold}-byte record limit; skipped without reading it"
+    )
     return Rejection(seq, line, offset, reason, None, "Oversized")
 
 
-def invalid_utf8(seq: int, line: int, offset: int, data: bytes, exc: UnicodeDecodeError) -> Rejection:
+def invalid_utf8(
+    seq: int, line: int, offset: int, data: bytes, exc: UnicodeDecodeError
+) -> Rejection:
     reason = f"invalid UTF-8 at byte {exc.start} of the record"
     return Rejection(seq, line, offset, reason, data, "InvalidUtf8")
 
@@ -28,12 +32,11 @@ def read_json_lines(
     seq, line = cursor.seq, cursor.line
     loads = orjson.loads
     for data, offset in iter_lines(chunks, hold, cursor.offset):
-        if data.__class__ is Oversized:
-            yield oversized_line(seq, line, offset, data.length, hold)  # type: ignore[union-attr]
+        if isinstance(data, Oversized):
+            yield oversized_line(seq, line, offset, data.length, hold)
             seq += 1
             line += 1
             continue
-        assert isinstance(data, bytes)
         if data[-1:] == b"\r":
             data = data[:-1]
         if not data or data.isspace():
@@ -60,12 +63,11 @@ def _malformed(seq: int, line: int, offset: int, data: bytes, exc: ValueError) -
 def read_text(chunks: Iterator[bytes], cursor: Cursor, hold: int) -> Iterator[Item]:
     seq, line = cursor.seq, cursor.line
     for data, offset in iter_lines(chunks, hold, cursor.offset):
-        if data.__class__ is Oversized:
-            yield oversized_line(seq, line, offset, data.length, hold)  # type: ignore[union-attr]
+        if isinstance(data, Oversized):
+            yield oversized_line(seq, line, offset, data.length, hold)
             seq += 1
             line += 1
             continue
-        assert isinstance(data, bytes)
         if data[-1:] == b"\r":
             data = data[:-1]
         if not data:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import bz2
 import zlib
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import zstandard
 
@@ -99,10 +99,11 @@ def skip_bytes(chunks: Iterator[bytes], n: int) -> Iterator[bytes]:
 
 
 class _Decompressor(Protocol):
-    eof: bool
-    unused_data: bytes
+    @property
+    def eof(self) -> bool: ...
 
-    def decompress(self, data: bytes, max_length: int = ...) -> bytes: ...
+    @property
+    def unused_data(self) -> bytes: ...
 
 
 def _multistream(
@@ -131,53 +132,55 @@ def _multistream(
         raise CorruptInputError(f"the {name} stream is truncated: it ends before its end marker")
 
 
-def _drain_zlib(dec: _Decompressor, data: bytes) -> Iterator[bytes]:
+def _drain_zlib(dec: Any, data: bytes) -> Iterator[bytes]:
     while data and not dec.eof:
         out = dec.decompress(data, OUT_CHUNK)
         if out:
             yield out
-        data = dec.unconsumed_tail  # type: ignore[attr-defined]
+        data = dec.unconsumed_tail
 
 
-def _drain_bz2(dec: _Decompressor, data: bytes) -> Iterator[bytes]:
+def _drain_bz2(dec: Any, data: bytes) -> Iterator[bytes]:
     out = dec.decompress(data, OUT_CHUNK)
     while True:
         if out:
             yield out
-        if dec.eof or dec.needs_input:  # type: ignore[attr-defined]
+        if dec.eof or dec.needs_input:
             return
         out = dec.decompress(b"", OUT_CHUNK)
 
 
 def _drain_zstd(dec: _Decompressor, data: bytes) -> Iterator[bytes]:
+    assert isinstance(dec, _ZstdFrame)
     for start in range(0, len(data), ZSTD_IN_STEP):
         out = dec.decompress(data[start : start + ZSTD_IN_STEP])
         if out:
             yield out
         if dec.eof:
-            # Keep what the frame did not use, so the caller starts the next frame on it.
-            rest = data[start + ZSTD_IN_STEP :]
-            if rest:
-                dec.unused_data = dec.unused_data + rest  # type: ignore[misc]
+            dec.keep(data[start + ZSTD_IN_STEP :])  # the surplus input starts the next frame
             return
 
 
 class _ZstdFrame:
-    """zstandard's decompressobj lacks a writable unused_data; this keeps the surplus input."""
+    """One zstd frame; zstandard's decompressobj has no output cap, so input goes in small steps."""
 
     def __init__(self) -> None:
         self._obj = zstandard.ZstdDecompressor().decompressobj()
-        self.unused_data = b""
+        self._surplus = b""
 
     @property
     def eof(self) -> bool:
         return bool(self._obj.eof)
 
-    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
-        out: bytes = self._obj.decompress(data)
-        if self._obj.eof:
-            self.unused_data = self._obj.unused_data
-        return out
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._obj.unused_data) + self._surplus
+
+    def decompress(self, data: bytes) -> bytes:
+        return bytes(self._obj.decompress(data))
+
+    def keep(self, surplus: bytes) -> None:
+        self._surplus += surplus
 
 
 def decompressed(chunks: Iterator[bytes], compression: str | None) -> Iterator[bytes]:

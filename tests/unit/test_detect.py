@@ -6,8 +6,17 @@ from shared.readers.detect import format_from_name, normalize_format, resolve_fo
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("a.jsonl", "jsonl"), ("a.ndjson.gz", "jsonl"), ("a.json", "json"), ("a.CSV", "csv"),
-     ("a.tsv.bz2", "tsv"), ("a.txt", "text"), ("a.log.zst", "text"), ("a", None), ("a.parquet", None)],
+    [
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson.gz", "jsonl"),
+        ("a.json", "json"),
+        ("a.CSV", "csv"),
+        ("a.tsv.bz2", "tsv"),
+        ("a.txt", "text"),
+        ("a.log.zst", "text"),
+        ("a", None),
+        ("a.parquet", None),
+    ],
 )
 def test_format_from_the_name(name, fmt):
     assert format_from_name(name) == fmt
@@ -15,8 +24,14 @@ def test_format_from_the_name(name, fmt):
 
 @pytest.mark.parametrize(
     ("head", "fmt"),
-    [(b"  [1,2]", "json"), (b'\xef\xbb\xbf{"a":1}\n', "jsonl"), (b"a,b\n1,2\n3,4\n", "csv"),
-     (b"a\tb\n1\t2\n", "tsv"), (b"hello world\nbye\n", "text"), (b"", "text")],
+    [
+        (b"  [1,2]", "json"),
+        (b'\xef\xbb\xbf{"a":1}\n', "jsonl"),
+        (b"a,b\n1,2\n3,4\n", "csv"),
+        (b"a\tb\n1\t2\n", "tsv"),
+        (b"hello world\nbye\n", "text"),
+        (b"", "text"),
+    ],
 )
 def test_format_sniffed_from_the_content(head, fmt):
     assert sniff_format(head) == fmt

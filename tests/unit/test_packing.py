@@ -64,7 +64,9 @@ def test_every_record_is_in_one_request_or_rejected_with_sizes_in_utf8_bytes(row
     for e in accepted:
         assert e.size == len(e.data) + len(e.partition_key.encode()) <= cap
     for r in requests:
-        assert sum(len(e.data) + len(e.partition_key.encode()) for e in r) <= limits.max_request_bytes
+        assert (
+            sum(len(e.data) + len(e.partition_key.encode()) for e in r) <= limits.max_request_bytes
+        )
     seqs = sorted([e.seq for r in requests for e in r] + [r.seq for r in rejected])
     assert seqs == list(range(len(rows)))
     for r in rejected:
@@ -87,7 +89,10 @@ def test_record_exactly_at_the_cap_is_sent_one_byte_more_is_rejected_not_truncat
     at_cap, over = to_entries(records, field_key("k"), limits)
     assert isinstance(at_cap, Entry) and at_cap.size == 10
     assert isinstance(over, Rejection) and over.code == "Oversized" and over.raw == b"123456789"
-    assert over.reason == "record is 11 bytes (data 9 + partition key 2), over the 10-byte record limit"
+    assert (
+        over.reason
+        == "record is 11 bytes (data 9 + partition key 2), over the 10-byte record limit"
+    )
 
 
 def test_key_bytes_push_a_record_over_the_cap():

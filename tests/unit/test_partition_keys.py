@@ -10,8 +10,14 @@ def key_of(value, path):
 
 @pytest.mark.parametrize(
     ("value", "path", "key"),
-    [({"a": {"b": "x"}}, "a.b", "x"), ({"a.b": "lit"}, "a.b", "lit"), ({"n": 12}, "n", "12"),
-     ({"f": 1.5}, "f", "1.5"), ({"t": True}, "t", "true"), ({"l": [{"id": "z"}]}, "l.0.id", "z")],
+    [
+        ({"a": {"b": "x"}}, "a.b", "x"),
+        ({"a.b": "lit"}, "a.b", "lit"),
+        ({"n": 12}, "n", "12"),
+        ({"f": 1.5}, "f", "1.5"),
+        ({"t": True}, "t", "true"),
+        ({"l": [{"id": "z"}]}, "l.0.id", "z"),
+    ],
 )
 def test_key_found_at_a_dotted_path(value, path, key):
     assert key_of(value, path) == key
@@ -19,8 +25,14 @@ def test_key_found_at_a_dotted_path(value, path, key):
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [({}, "missing"), ({"k": None}, "missing"), ({"k": ""}, "empty"), ({"k": {"x": 1}}, "not a scalar"),
-     ({"k": "é" * 257}, "257 characters"), ([1, 2], "missing")],
+    [
+        ({}, "missing"),
+        ({"k": None}, "missing"),
+        ({"k": ""}, "empty"),
+        ({"k": {"x": 1}}, "not a scalar"),
+        ({"k": "é" * 257}, "257 characters"),
+        ([1, 2], "missing"),
+    ],
 )
 def test_unusable_keys_give_a_reason(value, reason):
     with pytest.raises(PartitionKeyError, match=reason):

@@ -29,8 +29,15 @@ def test_rows_are_compact_json_keyed_by_the_header():
     assert datas(read(b"a,b\n1,\xc3\xa9\n", "x.csv")) == ['{"a":"1","b":"é"}'.encode()]
 
 
-@pytest.mark.parametrize(("text", "name"), [(b"a;b\n1;2\n3;4\n", "x.csv"), (b"a\tb\n1\t2\n", "x.tsv"),
-                                            (b"a|b\n1|2\n", "x.csv"), (b"a\tb\n1\t2\n3\t4\n", "noext")])
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (b"a;b\n1;2\n3;4\n", "x.csv"),
+        (b"a\tb\n1\t2\n", "x.tsv"),
+        (b"a|b\n1|2\n", "x.csv"),
+        (b"a\tb\n1\t2\n3\t4\n", "noext"),
+    ],
+)
 def test_delimiter_is_sniffed(text, name):
     assert objects(read(text, name))[0] == {"a": "1", "b": "2"}
 
@@ -39,7 +46,11 @@ def test_wrong_field_count_and_invalid_utf8_are_rejected_and_reading_goes_on():
     items = read(b"a,b\n1,2\n3\n4,5,6\n\xff,7\n8,9\n", "x.csv")
     assert objects(items) == [{"a": "1", "b": "2"}, {"a": "8", "b": "9"}]
     bad = rejections(items)
-    assert [(r.seq, r.line, r.code) for r in bad] == [(1, 3, "FieldCount"), (2, 4, "FieldCount"), (3, 5, "InvalidUtf8")]
+    assert [(r.seq, r.line, r.code) for r in bad] == [
+        (1, 3, "FieldCount"),
+        (2, 4, "FieldCount"),
+        (3, 5, "InvalidUtf8"),
+    ]
     assert bad[0].reason == "row has 1 field; the header has 2 fields"
     assert bad[0].raw == b"3"
 

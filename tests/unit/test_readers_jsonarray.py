@@ -16,7 +16,14 @@ from tests.helpers import datas, read, rejections, stream
 def test_elements_come_out_compact_with_lines_and_offsets(chunk):
     data = b'[\n  {"a": 1, "s": "x y"},\n  [1, 2],\n  "str \\" ing",\n  12.50, true, null\n]\n'
     items = read(data, "x.json", chunk=chunk)
-    assert datas(items) == [b'{"a":1,"s":"x y"}', b"[1,2]", b'"str \\" ing"', b"12.50", b"true", b"null"]
+    assert datas(items) == [
+        b'{"a":1,"s":"x y"}',
+        b"[1,2]",
+        b'"str \\" ing"',
+        b"12.50",
+        b"true",
+        b"null",
+    ]
     assert [i.line for i in items] == [2, 3, 4, 5, 5, 5]
     assert items[0].offset == 4 and data[items[1].offset : items[1].offset + 1] == b"["
 
@@ -32,7 +39,11 @@ def test_malformed_elements_are_rejected_and_reading_goes_on():
     data = b'[{"a": 1}, {"a": tru}, NaN, {"b": 2}, "\xff"]'
     items = read(data, "x.json")
     assert datas(items) == [b'{"a":1}', b'{"b":2}']
-    assert [(r.seq, r.code) for r in rejections(items)] == [(1, "MalformedJson"), (2, "MalformedJson"), (4, "InvalidUtf8")]
+    assert [(r.seq, r.code) for r in rejections(items)] == [
+        (1, "MalformedJson"),
+        (2, "MalformedJson"),
+        (4, "InvalidUtf8"),
+    ]
     assert rejections(items)[0].raw == b'{"a": tru}'
 
 

@@ -42,7 +42,9 @@ def test_invalid_utf8_is_rejected_with_its_position():
 def test_multibyte_line_exactly_at_the_limit_is_kept_one_byte_more_is_not():
     at_limit = "é".encode() * (LIMIT // 2)  # 1024 bytes, 512 characters
     over = at_limit + b"a"
-    items = read(b"\n".join([at_limit, over, b"tail"]) + b"\n", "x.txt", max_record=LIMIT, chunk=100)
+    items = read(
+        b"\n".join([at_limit, over, b"tail"]) + b"\n", "x.txt", max_record=LIMIT, chunk=100
+    )
     assert isinstance(items[0], Record) and items[0].data == at_limit
     assert isinstance(items[1], Rejection) and items[1].code == "Oversized" and items[1].raw is None
     assert "1025 bytes" in items[1].reason

@@ -1,0 +1,198 @@
+"""The sender against an in-memory stream: only failed entries are resent, with capped full-jitter
+backoff; fatal call errors stop; throttling slows the rate."""
+
+import threading
+import time
+
+import pytest
+
+from shared.errors import StreamFatalError, StreamRetriableError
+from shared.models import Entry
+from shared.sending import INTERNAL, THROTTLED, AdaptiveRate, EntryResult, Sender, SendPolicy
+
+
+class FakeStream:
+    """Stores what it accepts; `fail(call, index, entry)` returns an error code or None."""
+
+    def __init__(self, fail=lambda call, i, e: None, raise_on=None, latency=0.0):
+        self.fail, self.raise_on, self.latency = fail, raise_on or {}, latency
+        self.calls: list[list[int]] = []
+        self.stored: list[int] = []
+        self._lock = threading.Lock()
+
+    def put_records(self, entries):
+        with self._lock:
+            call = len(self.calls)
+            self.calls.append([e.seq for e in entries])
+        if self.latency:
+            time.sleep(self.latency * (1 + (entries[0].seq % 3)))
+        if call in self.raise_on:
+            raise self.raise_on[call]
+        out = []
+        for i, e in enumerate(entries):
+            code = self.fail(call, i, e)
+            if code:
+                out.append(EntryResult(error_code=code, error_message=f"{code} injected"))
+            else:
+                with self._lock:
+                    self.stored.append(e.seq)
+                out.append(EntryResult("shardId-000000000000", f"seq-{e.seq}"))
+        return out
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, s):
+        self.sleeps.append(s)
+        self.now += s
+
+
+def entries(n, start=0):
+    return [Entry(i, i + 1, 0, b"d%d" % i, "k", 3) for i in range(start, start + n)]
+
+
+def sender(stream, clock=None, jitter=lambda: 1.0, **policy):
+    clock = clock or Clock()
+    return Sender(stream, SendPolicy(**policy), clock=clock, sleep=clock.sleep, jitter=jitter)
+
+
+def test_all_sent_first_time_report_shard_and_sequence():
+    out = sender(FakeStream()).send(entries(3))
+    assert [(s.entry.seq, s.shard_id, s.sequence_number, s.attempts) for s in out.sent] == [
+        (0, "shardId-000000000000", "seq-0", 1),
+        (1, "shardId-000000000000", "seq-1", 1),
+        (2, "shardId-000000000000", "seq-2", 1),
+    ]
+    assert out.failed == [] and out.calls == 1
+
+
+def test_only_failed_entries_are_resent_until_they_go_through():
+    # GIVEN entries 1 and 3 throttled on the first two calls
+    stream = FakeStream(fail=lambda call, i, e: THROTTLED if call < 2 and e.seq in (1, 3) else None)
+    clock = Clock()
+    out = sender(stream, clock).send(entries(5))
+    # THEN only they are resent, each is stored exactly once, and attempts say so
+    assert stream.calls == [[0, 1, 2, 3, 4], [1, 3], [1, 3]]
+    assert sorted(stream.stored) == [0, 1, 2, 3, 4]
+    assert {s.entry.seq: s.attempts for s in out.sent} == {0: 1, 1: 3, 2: 1, 3: 3, 4: 1}
+    assert out.throttled == 4
+
+
+def test_backoff_is_capped_exponential_with_full_jitter():
+    stream = FakeStream(fail=lambda call, i, e: INTERNAL)
+    clock = Clock()
+    s = sender(stream, clock, max_attempts=7, base_delay_s=0.1, max_delay_s=1.0)
+    out = s.send(entries(1))
+    assert clock.sleeps == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
+    [failed] = out.failed
+    assert (failed.error_code, failed.attempts) == (INTERNAL, 7)
+    assert failed.error_message == "InternalFailure injected"
+    draws = iter([0.5, 0.0, 0.25])
+    s2 = sender(
+        FakeStream(fail=lambda c, i, e: INTERNAL),
+        Clock(),
+        jitter=lambda: next(draws),
+        max_attempts=4,
+        base_delay_s=0.1,
+    )
+    assert [s2.backoff(k) for k in (1, 2, 3)] == pytest.approx([0.05, 0.0, 0.1])
+
+
+def test_gives_up_when_the_deadline_would_pass():
+    clock = Clock()
+    out = sender(
+        FakeStream(fail=lambda c, i, e: THROTTLED),
+        clock,
+        max_attempts=100,
+        base_delay_s=1.0,
+        max_delay_s=1.0,
+        max_elapsed_s=3.5,
+    ).send(entries(2))
+    assert [f.attempts for f in out.failed] == [4, 4] and clock.now <= 3.5
+
+
+def test_unknown_entry_error_is_reported_without_resending():
+    stream = FakeStream(fail=lambda c, i, e: "KMSAccessDeniedException" if e.seq == 0 else None)
+    out = sender(stream).send(entries(2))
+    assert [(f.entry.seq, f.error_code, f.attempts) for f in out.failed] == [
+        (0, "KMSAccessDeniedException", 1)
+    ]
+    assert stream.calls == [[0, 1]]
+
+
+def test_fatal_call_error_propagates():
+    stream = FakeStream(raise_on={0: StreamFatalError("ResourceNotFoundException", "no stream")})
+    with pytest.raises(StreamFatalError, match="ResourceNotFoundException"):
+        sender(stream).send(entries(2))
+
+
+def test_a_failed_call_resends_the_whole_request():
+    stream = FakeStream(raise_on={0: StreamRetriableError("ServiceUnavailable", "try later")})
+    out = sender(stream).send(entries(3))
+    assert stream.calls == [[0, 1, 2], [0, 1, 2]]
+    assert [s.attempts for s in out.sent] == [2, 2, 2]
+
+
+def test_send_all_keeps_submission_order_with_several_in_flight():
+    stream = FakeStream(latency=0.002)
+    requests = [entries(3, start=3 * k) for k in range(20)]
+    out = list(Sender(stream, SendPolicy(max_in_flight=4)).send_all(iter(requests)))
+    assert [[s.entry.seq for s in o.sent] for o in out] == [[e.seq for e in r] for r in requests]
+    assert sorted(stream.stored) == list(range(60))
+
+
+def test_send_all_draws_requests_lazily():
+    drawn = []
+
+    def requests():
+        for k in range(10):
+            drawn.append(k)
+            yield entries(1, start=k)
+
+    outcomes = Sender(FakeStream(), SendPolicy(max_in_flight=3)).send_all(requests())
+    next(outcomes)
+    assert len(drawn) <= 4
+
+
+def test_fatal_error_stops_send_all():
+    stream = FakeStream(raise_on={2: StreamFatalError("AccessDeniedException", "no")})
+    with pytest.raises(StreamFatalError):
+        list(
+            Sender(stream, SendPolicy(max_in_flight=1)).send_all(
+                entries(1, start=k) for k in range(5)
+            )
+        )
+    assert len(stream.calls) == 3
+
+
+def test_rate_halves_on_throttle_once_per_cooldown_and_grows_gently():
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock, sleep=clock.sleep, min_rate=10, increase=0.05, cooldown_s=1.0)
+    for _ in range(4):
+        rate.acquire(250)
+        clock.now += 0.25
+    rate.on_throttle()
+    assert rate.rate is not None and rate.rate == pytest.approx(500)  # half the 1,000/s it measured
+    rate.on_throttle()
+    assert rate.rate == pytest.approx(500)  # same congestion event
+    clock.now += 1.5
+    rate.on_throttle()
+    assert rate.rate == pytest.approx(250)
+    rate.on_success(500)
+    assert rate.rate == pytest.approx(275)
+
+
+def test_rate_limit_spaces_out_calls():
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock, sleep=clock.sleep)
+    rate.rate = 100.0
+    for _ in range(5):
+        rate.acquire(50)
+    # The bucket starts empty after a throttle: 250 records at 100/s take 2.5 s.
+    assert sum(clock.sleeps) == pytest.approx(2.5)
