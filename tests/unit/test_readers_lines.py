@@ -1,12 +1,14 @@
 """JSON Lines and text: exact bytes, line numbers, offsets, bad records rejected, reading goes on."""
 
 import bz2
+import tracemalloc
 import gzip
 
 import pytest
 
 from shared.errors import CorruptInputError
 from shared.models import Record, Rejection
+from shared.readers import ReadOptions, open_records
 from tests.helpers import datas, read, rejections
 
 LIMIT = 1024
@@ -78,3 +80,23 @@ def test_truncated_gzip_fails_the_file_after_the_records_before_it():
     data = gzip.compress(b"".join(b'{"i": %d}\n' % i for i in range(50000)))
     with pytest.raises(CorruptInputError, match="truncated"):
         read(data[: len(data) - 50], "x.jsonl.gz")
+
+
+def test_a_50_mb_json_line_is_rejected_in_bounded_memory():
+    # GIVEN a 50 MB line between two good ones, arriving in 1 MiB chunks never materialized whole
+    def chunks():
+        yield b'{"ok": 1}\n{"big": "'
+        for _ in range(50):
+            yield b"y" * (1 << 20)
+        yield b'"}\n{"ok": 2}\n'
+
+    options = ReadOptions(max_record_bytes=1 << 20)
+    tracemalloc.start()
+    items = list(open_records(chunks(), "x.jsonl", options))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # THEN it is rejected with its size, its neighbours are read, and memory stayed near the limit
+    assert datas(items) == [b'{"ok": 1}', b'{"ok": 2}']
+    [big] = rejections(items)
+    assert big.code == "Oversized" and big.raw is None and f"{(50 << 20) + 11} bytes" in big.reason
+    assert peak < 8 << 20
