@@ -1,8 +1,8 @@
 """JSON Lines and text: exact bytes, line numbers, offsets, bad records rejected, reading goes on."""
 
 import bz2
-import tracemalloc
 import gzip
+import tracemalloc
 
 import pytest
 
