@@ -7,6 +7,7 @@ import gzip
 import random
 import shutil
 from collections.abc import Iterator
+from typing import BinaryIO
 from pathlib import Path
 
 import orjson
@@ -26,19 +27,18 @@ def event(rng: random.Random, i: int, size: int) -> dict[str, object]:
     return rec
 
 
-def _blocks(target_bytes: int, seed: int, size: int) -> Iterator[list[dict[str, object]]]:
+def _blocks(out: BinaryIO, target_bytes: int, seed: int, size: int) -> Iterator[list[dict[str, object]]]:
+    """Blocks of events until the file being written reaches `target_bytes`."""
     rng = random.Random(seed)
-    written, i = 0, 0
-    while written < target_bytes:
-        block = [event(rng, i + k, size) for k in range(BLOCK_RECORDS)]
+    i = 0
+    while out.tell() < target_bytes:
+        yield [event(rng, i + k, size) for k in range(BLOCK_RECORDS)]
         i += BLOCK_RECORDS
-        written += BLOCK_RECORDS * size
-        yield block
 
 
 def write_jsonl(path: Path, target_bytes: int, seed: int = 1, size: int = 200) -> Path:
     with path.open("wb") as out:
-        for block in _blocks(target_bytes, seed, size):
+        for block in _blocks(out, target_bytes, seed, size):
             out.write(b"\n".join(map(orjson.dumps, block)) + b"\n")
     return path
 
@@ -47,7 +47,7 @@ def write_json_array(path: Path, target_bytes: int, seed: int = 1, size: int = 2
     with path.open("wb") as out:
         out.write(b"[\n")
         first = True
-        for block in _blocks(target_bytes, seed, size):
+        for block in _blocks(out, target_bytes, seed, size):
             body = b",\n".join(orjson.dumps(r, option=orjson.OPT_INDENT_2) for r in block)
             out.write(body if first else b",\n" + body)
             first = False
@@ -58,7 +58,7 @@ def write_json_array(path: Path, target_bytes: int, seed: int = 1, size: int = 2
 def write_csv(path: Path, target_bytes: int, seed: int = 1, size: int = 200) -> Path:
     with path.open("wb") as out:
         out.write(b"user_id,event,ts,seq,note\n")
-        for block in _blocks(target_bytes, seed, size):
+        for block in _blocks(out, target_bytes, seed, size):
             rows = (
                 f'{r["user"]["id"]},{r["event"]},{r["ts"]},{r["seq"]},"{r["pad"]}, quoted"'.encode()  # type: ignore[index]
                 for r in block
@@ -69,7 +69,7 @@ def write_csv(path: Path, target_bytes: int, seed: int = 1, size: int = 200) -> 
 
 def write_text(path: Path, target_bytes: int, seed: int = 1, size: int = 200) -> Path:
     with path.open("wb") as out:
-        for block in _blocks(target_bytes, seed, size):
+        for block in _blocks(out, target_bytes, seed, size):
             out.write(
                 b"\n".join(f"{r['ts']} {r['event']} {r['pad']}".encode() for r in block) + b"\n"
             )
