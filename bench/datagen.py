@@ -7,8 +7,8 @@ import gzip
 import random
 import shutil
 from collections.abc import Iterator
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -27,7 +27,9 @@ def event(rng: random.Random, i: int, size: int) -> dict[str, object]:
     return rec
 
 
-def _blocks(out: BinaryIO, target_bytes: int, seed: int, size: int) -> Iterator[list[dict[str, object]]]:
+def _blocks(
+    out: BinaryIO, target_bytes: int, seed: int, size: int
+) -> Iterator[list[dict[str, object]]]:
     """Blocks of events until the file being written reaches `target_bytes`."""
     rng = random.Random(seed)
     i = 0

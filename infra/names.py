@@ -1,20 +1,11 @@
-"""Names shared by the CDK stack, the Lambdas' configuration, the local stack and the tests."""
+"""Names shared by the CDK stack, the local stack and the tests.
+
+What the Lambdas also need (prefixes, index names, environment variables) is defined once in
+`shared/names.py`, which is packaged with every function, and re-exported here.
+"""
 
 from __future__ import annotations
 
+from shared.names import *  # noqa: F403  (re-export: one definition, several consumers)
+
 STACK_NAME = "S3KinesisLoader"
-INCOMING_PREFIX = "incoming/"
-SPILL_PREFIX = "ledger-payloads/"
-
-# DynamoDB
-JOBS_TABLE = "jobs"
-JOBS_BY_KEY_INDEX = "jobs_by_key_index"
-RECORDS_TABLE = "records"
-RECORDS_STATUS_INDEX = "batch_status_index"
-RECORDS_STATUS_ATTRIBUTE = "job_status"  # "<job id>#<status>": the GSI's partition key
-
-# Environment variables the Lambdas read their typed configuration from.
-ENV_BUCKET = "LOADER_BUCKET"
-ENV_STREAM = "LOADER_STREAM"
-ENV_JOBS_TABLE = "LOADER_JOBS_TABLE"
-ENV_RECORDS_TABLE = "LOADER_RECORDS_TABLE"

@@ -8,7 +8,7 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra import names
+from infra import names, schema
 
 
 class Storage(Construct):
@@ -93,3 +93,31 @@ class Storage(Construct):
         if max_record_kib:
             cfn = self.stream.node.default_child
             cfn.add_property_override("MaxRecordSizeInKiB", max_record_kib)  # type: ignore[union-attr]
+
+
+def _attribute(attr: tuple[str, str]) -> dynamodb.Attribute:
+    kind = dynamodb.AttributeType.NUMBER if attr[1] == schema.N else dynamodb.AttributeType.STRING
+    return dynamodb.Attribute(name=attr[0], type=kind)
+
+
+def _table(scope: Construct, construct_id: str, spec: schema.TableSpec) -> dynamodb.TableV2:
+    """On-demand, point-in-time recovery, AWS-owned encryption at rest, keys from the shared schema."""
+    return dynamodb.TableV2(
+        scope,
+        construct_id,
+        partition_key=_attribute(spec.key.partition),
+        sort_key=_attribute(spec.key.sort) if spec.key.sort else None,
+        billing=dynamodb.Billing.on_demand(),
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        global_secondary_indexes=[
+            dynamodb.GlobalSecondaryIndexPropsV2(
+                index_name=index,
+                partition_key=_attribute(key.partition),
+                sort_key=_attribute(key.sort) if key.sort else None,
+            )
+            for index, key in spec.indexes.items()
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )

@@ -36,3 +36,23 @@ class StreamRetriableError(StreamError):
 
 class StreamFatalError(StreamError):
     """Repeating the call cannot help (missing stream, access or KMS denied, invalid request)."""
+
+
+class JobNotFoundError(LoaderError):
+    """No job has this id."""
+
+
+class JobBusyError(LoaderError):
+    """Another invocation holds the job's lease: this one leaves it alone."""
+
+
+class JobFinishedError(LoaderError):
+    """The job is past reading its input (finished, or retrying): nothing to ingest."""
+
+
+class LeaseLostError(LoaderError):
+    """The lease was taken over (it expired): this invocation must stop writing."""
+
+
+class LedgerError(LoaderError):
+    """The ledger could not be written (after retries)."""

@@ -2,6 +2,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from loader import moto_patches
 from shared.adapters.kinesis import clear_limits_cache
 
 REGION = "us-east-1"
@@ -15,6 +16,7 @@ def aws(monkeypatch):
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     clear_limits_cache()
+    moto_patches.apply()
     with mock_aws():
         yield
     clear_limits_cache()

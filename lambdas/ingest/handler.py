@@ -1,0 +1,54 @@
+"""Ingest Lambda: SQS messages (S3 events, continuations) -> jobs streamed into Kinesis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.ingest.messages import parse_message
+from shared.ingest.service import Report
+from shared.ingest.wiring import ingest_service
+from shared.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _emit(report: Report) -> None:
+    t = report.totals
+    metrics.add_metric(name="RecordsSent", unit=MetricUnit.Count, value=t.counts.sent)
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=t.counts.failed)
+    metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=t.counts.rejected)
+    metrics.add_metric(name="PutRecordsCalls", unit=MetricUnit.Count, value=t.requests)
+    metrics.add_metric(name="ThrottledEntries", unit=MetricUnit.Count, value=t.throttled)
+    metrics.add_metric(name="BytesSent", unit=MetricUnit.Bytes, value=t.bytes_sent)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    for message in parse_message(record.body):
+        report = ingest_service().handle(message, lambda_context)
+        logger.info(
+            "message handled",
+            extra={"outcome": report.outcome, "counts": report.totals.counts.as_dict()},
+        )
+        _emit(report)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event,
+        record_handler=record_handler,
+        processor=processor,
+        context=context,
+    )

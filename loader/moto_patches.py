@@ -1,0 +1,41 @@
+"""Fixes to moto's Kinesis for the tests and the local stack (moto is not used in production).
+
+moto's `Shard.put_record` is not safe under concurrent PutRecords calls (two records can get the same
+sequence number, and one is lost) and finds the last sequence number by listing every record, so it
+slows down as a shard fills. This replacement serialises puts per shard and keeps the last number.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        from moto.kinesis import models
+
+        shard_locks: dict[int, threading.Lock] = {}
+
+        def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+            with _lock:
+                lock = shard_locks.setdefault(id(self), threading.Lock())
+            with lock:
+                last = getattr(self, "_loader_last_seq", None)
+                if last is None:
+                    last = next(reversed(self.records), 0) if self.records else 0
+                sequence_number = last + 1
+                self.records[sequence_number] = models.Record(
+                    partition_key, data, sequence_number, explicit_hash_key
+                )
+                self._loader_last_seq = sequence_number
+                return str(sequence_number)
+
+        models.Shard.put_record = put_record
+        _applied = True

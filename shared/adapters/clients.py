@@ -1,0 +1,30 @@
+"""boto3 clients, made on first use and shared by the invocations of a warm process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None], Any] = {}
+# Standard retry mode: botocore retries throttles and 5xx with backoff before we see them.
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+
+
+def client(service: str) -> Any:
+    """A cached client; AWS_ENDPOINT_URL (the local stack) is honoured by botocore itself."""
+    key = (service, os.environ.get("AWS_ENDPOINT_URL"))
+    with _lock:
+        if key not in _clients:
+            _clients[key] = boto3.session.Session().client(service, config=_CONFIG)
+        return _clients[key]
+
+
+def reset() -> None:
+    """Forget cached clients (tests switch backends between cases)."""
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,213 @@
+"""The jobs table: one item per object version, changed only by conditional writes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamo import from_item, to_item
+from shared.errors import (
+    JobBusyError,
+    JobFinishedError,
+    JobNotFoundError,
+    LeaseLostError,
+    LedgerError,
+)
+from shared.jobs import QUEUED, RUNNING, Counts, Job, ObjectRef
+from shared.models import Cursor
+
+_COUNTERS = ("records", "sent", "failed", "rejected", "dead")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _cursor_value(cursor: Cursor) -> dict[str, Any]:
+    return {
+        "offset": cursor.offset,
+        "seq": cursor.seq,
+        "line": cursor.line,
+        "state": json.dumps(cursor.state),
+    }
+
+
+def job_from_item(raw: dict[str, Any]) -> Job:
+    item = from_item(raw)
+    cur = item.get("cursor") or {}
+    return Job(
+        job_id=item["job_id"],
+        bucket=item["bucket"],
+        key=item["key"],
+        version_id=item.get("version_id"),
+        etag=item.get("etag"),
+        size=int(item.get("size", 0)),
+        status=item["status"],
+        counts=Counts(*(int(item.get(f"n_{name}", 0)) for name in _COUNTERS)),
+        cursor=Cursor(
+            int(cur.get("offset", 0)),
+            int(cur.get("seq", 0)),
+            int(cur.get("line", 1)),
+            json.loads(cur.get("state") or "{}"),
+        ),
+        bytes_read=int(item.get("bytes_read", 0)),
+        format=item.get("format"),
+        compression=item.get("compression"),
+        partition_key_field=item.get("partition_key_field"),
+        lease_owner=item.get("lease_owner"),
+        lease_expires=float(item.get("lease_expires", 0)),
+        hops=int(item.get("hops", 0)),
+        requests=int(item.get("requests", 0)),
+        error=item.get("error"),
+        created_at=item.get("created_at", ""),
+        updated_at=item.get("updated_at", ""),
+        finished_at=item.get("finished_at"),
+        extra={k: item[k] for k in ("format_option", "sequencer", "finish_reason") if k in item},
+    )
+
+
+class JobsTable:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self.table = table
+
+    def get(self, job_id: str) -> Job | None:
+        item = self._client.get_item(
+            TableName=self.table, Key=to_item({"job_id": job_id}), ConsistentRead=True
+        )
+        return job_from_item(item["Item"]) if "Item" in item else None
+
+    def create(
+        self, ref: ObjectRef, size: int, format_option: str | None, key_field: str | None, now: str
+    ) -> bool:
+        """Open the job if it does not exist. False when it does (a duplicate event)."""
+        values = {
+            "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
+            "etag": ref.etag, "size": size, "status": QUEUED, "source_key": f"{ref.bucket}/{ref.key}",
+            "format_option": format_option, "partition_key_field": key_field, "sequencer": ref.sequencer,
+            "created_at": now, "updated_at": now, "bytes_read": 0, "hops": 0, "requests": 0,
+            **{f"n_{name}": 0 for name in _COUNTERS},
+        }  # fmt: skip
+        try:
+            self._client.put_item(
+                TableName=self.table,
+                Item=to_item(values),
+                ConditionExpression="attribute_not_exists(job_id)",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise LedgerError(f"opening job {ref.job_id} failed: {exc}") from exc
+        return True
+
+    def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
+        """Take the job's lease: free, expired, or already ours. Raises when it is busy or finished."""
+        try:
+            out = self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression=(
+                    "SET #st = :running, lease_owner = :owner, lease_expires = :until, "
+                    "hops = :hop, updated_at = :now_iso, started_at = if_not_exists(started_at, :now_iso)"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(job_id) AND #st IN (:queued, :running) AND "
+                    "(attribute_not_exists(lease_expires) OR lease_expires < :now OR lease_owner = :owner)"
+                ),
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":running": RUNNING,
+                        ":queued": QUEUED,
+                        ":owner": owner,
+                        ":until": lease_until,
+                        ":now": now,
+                        ":hop": hop,
+                        ":now_iso": now_iso(),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise LedgerError(f"taking the lease of job {job_id} failed: {exc}") from exc
+            job = self.get(job_id)
+            if job is None:
+                raise JobNotFoundError(job_id) from exc
+            if job.status not in (QUEUED, RUNNING):
+                raise JobFinishedError(f"job {job_id} is {job.status}") from exc
+            raise JobBusyError(
+                f"job {job_id} is leased by {job.lease_owner} until {job.lease_expires}"
+            ) from exc
+        return job_from_item(out["Attributes"])
+
+    def record_progress(
+        self,
+        job: Job,
+        owner: str,
+        cursor: Cursor,
+        delta: Counts,
+        bytes_read: int,
+        requests: int,
+        *,
+        status: str | None = None,
+        release: bool = False,
+        error: str | None = None,
+    ) -> None:
+        """Move the cursor and add the counters in one conditional write, while the lease is ours.
+
+        With `status`, the job leaves `running` and the lease is dropped; with `release`, only the lease
+        is dropped, so a continuation can take it at once.
+        """
+        sets: dict[str, Any] = {
+            "cursor": _cursor_value(cursor),
+            "bytes_read": bytes_read,
+            "updated_at": now_iso(),
+        }
+        adds: dict[str, int] = {"requests": requests}
+        adds.update({f"n_{name}": value for name, value in delta.as_dict().items() if value})
+        if status is not None:
+            sets.update(status=status, finished_at=sets["updated_at"])
+        if error is not None:
+            sets["error"] = error
+        removes = ["lease_owner", "lease_expires"] if status is not None or release else []
+        # Every attribute goes through a placeholder: several (cursor, status, size...) are reserved words.
+        names = {f"#{a}": a for a in [*sets, *adds, *removes, "status"]}
+        values = {f":{a}": v for a, v in [*sets.items(), *adds.items()]}
+        values.update({":owner": owner, ":running": RUNNING})
+        expression = "SET " + ", ".join(f"#{a} = :{a}" for a in sets)
+        expression += " ADD " + ", ".join(f"#{a} :{a}" for a in adds)
+        if removes:
+            expression += " REMOVE " + ", ".join(f"#{a}" for a in removes)
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job.job_id}),
+                UpdateExpression=expression,
+                ConditionExpression="#lease_owner = :owner AND #status = :running",
+                ExpressionAttributeNames={**names, "#lease_owner": "lease_owner"},
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise LeaseLostError(f"job {job.job_id}: the lease is no longer {owner}'s") from exc
+            raise LedgerError(f"checkpointing job {job.job_id} failed: {exc}") from exc
+
+    def release_if_owner(self, job_id: str, owner: str) -> None:
+        """Best effort after an unexpected error: let the redelivery resume without waiting."""
+        with contextlib.suppress(ClientError):
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression="REMOVE lease_owner, lease_expires",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues=to_item({":owner": owner}),
+            )

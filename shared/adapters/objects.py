@@ -1,0 +1,76 @@
+"""S3: the uploaded object, read pinned to its version (or ETag), and spilled ledger payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.errors import InputFileError
+from shared.readers.source import ByteCounter, file_chunks
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    size: int
+    etag: str | None
+    version_id: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _unreadable(bucket: str, key: str, exc: ClientError) -> InputFileError:
+    code = exc.response.get("Error", {}).get("Code", "Unknown")
+    return InputFileError(f"cannot read s3://{bucket}/{key}: {code}")
+
+
+class Objects:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo:
+        kwargs = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+        try:
+            out = self._client.head_object(**kwargs)
+        except ClientError as exc:
+            raise _unreadable(bucket, key, exc) from exc
+        version = out.get("VersionId")
+        return ObjectInfo(
+            int(out["ContentLength"]),
+            out.get("ETag"),
+            None if version in (None, "null") else version,
+            {k.lower(): v for k, v in out.get("Metadata", {}).items()},
+        )
+
+    def chunks(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None,
+        etag: str | None,
+        start: int = 0,
+        counter: ByteCounter | None = None,
+    ) -> Iterator[bytes]:
+        """The object's bytes from `start`, pinned: an overwrite during the job cannot mix two files."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        elif etag:
+            kwargs["IfMatch"] = etag
+        if start:
+            kwargs["Range"] = f"bytes={start}-"
+        try:
+            body = self._client.get_object(**kwargs)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return iter(())
+            raise _unreadable(bucket, key, exc) from exc
+        return file_chunks(body, counter)
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        self._client.put_object(Bucket=bucket, Key=key, Body=data)
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return bytes(self._client.get_object(Bucket=bucket, Key=key)["Body"].read())

@@ -1,0 +1,120 @@
+"""Typed configuration, read from the environment on first use and checked then."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TypeVar
+
+from shared import names
+from shared.errors import ConfigError
+from shared.limits import KIB, MAX_REQUEST_BYTES
+from shared.readers.detect import normalize_format
+
+T = TypeVar("T")
+TRACK_FAILURES, TRACK_ALL = "failures", "all"
+
+
+def _read(
+    env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T | None = None
+) -> T:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise ConfigError(f"environment variable {name} is not set")
+        return default
+    try:
+        return parse(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"environment variable {name}={raw!r} is malformed: {exc}") from exc
+
+
+def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        value = kind(raw)
+        if value <= 0:  # type: ignore[operator]
+            raise ValueError("must be positive")
+        return value
+
+    return parse
+
+
+def _tracking(raw: str) -> str:
+    if raw not in (TRACK_FAILURES, TRACK_ALL):
+        raise ValueError(f"must be {TRACK_FAILURES!r} or {TRACK_ALL!r}")
+    return raw
+
+
+def _request_kib(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value * KIB <= MAX_REQUEST_BYTES:
+        raise ValueError(f"must be 1..{MAX_REQUEST_BYTES // KIB}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class LoaderConfig:
+    bucket: str
+    stream: str
+    jobs_table: str
+    records_table: str
+    ingest_queue_url: str
+    retry_queue_url: str
+    record_tracking: str = TRACK_FAILURES
+    max_request_kib: int = 5 * 1024
+    max_in_flight: int = 4
+    max_attempts: int = 8
+    checkpoint_every_requests: int = 4
+    checkpoint_every_seconds: float = 10.0
+    time_margin_seconds: float = 30.0
+    max_hops: int = 2000
+    inline_payload_bytes: int = 32 * 1024
+    retry_delay_seconds: int = 60
+    default_format: str | None = None
+    default_partition_key_field: str | None = None
+    incoming_prefix: str = names.INCOMING_PREFIX
+    spill_prefix: str = names.SPILL_PREFIX
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LoaderConfig:
+        env = os.environ if env is None else env
+        fmt = env.get(names.ENV_DEFAULT_FORMAT) or None
+        if fmt:
+            try:
+                fmt = normalize_format(fmt)
+            except Exception as exc:
+                raise ConfigError(
+                    f"environment variable {names.ENV_DEFAULT_FORMAT}: {exc}"
+                ) from exc
+        return cls(
+            bucket=_read(env, names.ENV_BUCKET, str),
+            stream=_read(env, names.ENV_STREAM, str),
+            jobs_table=_read(env, names.ENV_JOBS_TABLE, str),
+            records_table=_read(env, names.ENV_RECORDS_TABLE, str),
+            ingest_queue_url=_read(env, names.ENV_INGEST_QUEUE_URL, str),
+            retry_queue_url=_read(env, names.ENV_RETRY_QUEUE_URL, str),
+            record_tracking=_read(env, names.ENV_RECORD_TRACKING, _tracking, TRACK_FAILURES),
+            max_request_kib=_read(env, names.ENV_MAX_REQUEST_KIB, _request_kib, 5 * 1024),
+            max_in_flight=_read(env, names.ENV_MAX_IN_FLIGHT, _positive(int), 4),
+            max_attempts=_read(env, names.ENV_MAX_ATTEMPTS, _positive(int), 8),
+            checkpoint_every_requests=_read(env, names.ENV_CHECKPOINT_REQUESTS, _positive(int), 4),
+            checkpoint_every_seconds=_read(
+                env, names.ENV_CHECKPOINT_SECONDS, _positive(float), 10.0
+            ),
+            time_margin_seconds=_read(env, names.ENV_TIME_MARGIN_SECONDS, _positive(float), 30.0),
+            max_hops=_read(env, names.ENV_MAX_HOPS, _positive(int), 2000),
+            inline_payload_bytes=_read(
+                env, names.ENV_INLINE_PAYLOAD_BYTES, _positive(int), 32 * 1024
+            ),
+            retry_delay_seconds=_read(env, names.ENV_RETRY_DELAY_SECONDS, _positive(int), 60),
+            default_format=fmt,
+            default_partition_key_field=env.get(names.ENV_DEFAULT_PARTITION_KEY_FIELD) or None,
+        )
+
+
+@lru_cache(maxsize=1)
+def loader_config() -> LoaderConfig:
+    """The process's configuration, read once (a Lambda's environment does not change)."""
+    return LoaderConfig.from_env()

@@ -1,0 +1,1 @@
+"""The ingest logic: one object version -> one job, streamed into Kinesis with a ledger."""

@@ -1,0 +1,130 @@
+"""Settling units: ledger items for what needs attention, exact counters, and checkpoints."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.adapters.jobs_table import JobsTable, now_iso
+from shared.adapters.objects import Objects
+from shared.adapters.records_table import RecordsTable
+from shared.config import TRACK_ALL, LoaderConfig
+from shared.jobs import REC_FAILED, REJECTED, SENT, Counts, Job
+from shared.models import Cursor
+from shared.sending import RequestOutcome
+
+from .units import Unit
+
+FLUSH_ITEMS = 200
+
+
+@dataclass(slots=True)
+class Totals:
+    """What this invocation did, for metrics and the report."""
+
+    counts: Counts = field(default_factory=Counts)
+    requests: int = 0
+    throttled: int = 0
+    bytes_sent: int = 0
+    checkpoints: int = 0
+
+
+class Ledger:
+    """Turns outcomes into record items and counter deltas; writes them, then the cursor, in that order."""
+
+    def __init__(
+        self,
+        job: Job,
+        owner: str,
+        config: LoaderConfig,
+        jobs: JobsTable,
+        records: RecordsTable,
+        objects: Objects,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.job, self._owner, self._config = job, owner, config
+        self._jobs, self._records, self._objects, self._clock = jobs, records, objects, clock
+        self._items: list[dict[str, Any]] = []
+        self._delta = Counts()
+        self._requests = 0
+        self._units_since = 0
+        self._last = clock()
+        self.totals = Totals()
+
+    # -- items ----------------------------------------------------------------
+    def _payload(self, seq: int, data: bytes | None) -> dict[str, Any]:
+        if data is None:
+            return {"payload_missing": True}
+        if len(data) <= self._config.inline_payload_bytes:
+            return {"payload": data, "payload_size": len(data)}
+        key = f"{self._config.spill_prefix}{self.job.job_id}/{seq}"
+        self._objects.put(self._config.bucket, key, data)
+        return {"payload_key": key, "payload_size": len(data)}
+
+    def _item(self, seq: int, line: int, offset: int, status: str, **values: Any) -> dict[str, Any]:
+        return {
+            "job_id": self.job.job_id, "seq": seq, "line": line, "offset": offset, "status": status,
+            "updated_at": now_iso(), **values,
+        }  # fmt: skip
+
+    def settle(self, unit: Unit, outcome: RequestOutcome) -> None:
+        for failed in outcome.failed:
+            e = failed.entry
+            self._items.append(self._item(
+                e.seq, e.line, e.offset, REC_FAILED, partition_key=e.partition_key,
+                error_code=failed.error_code, error_message=failed.error_message, attempts=failed.attempts,
+                **self._payload(e.seq, e.data),
+            ))  # fmt: skip
+        for r in unit.rejections:
+            self._items.append(self._item(
+                r.seq, r.line, r.offset, REJECTED, error_code=r.code, error_message=r.reason, attempts=0,
+                **self._payload(r.seq, r.raw),
+            ))  # fmt: skip
+        if self._config.record_tracking == TRACK_ALL:
+            for s in outcome.sent:
+                e = s.entry
+                self._items.append(self._item(
+                    e.seq, e.line, e.offset, SENT, partition_key=e.partition_key, shard_id=s.shard_id,
+                    sequence_number=s.sequence_number, attempts=s.attempts,
+                ))  # fmt: skip
+        delta = Counts(
+            records=len(unit.entries) + len(unit.rejections),
+            sent=len(outcome.sent),
+            failed=len(outcome.failed),
+            rejected=len(unit.rejections),
+        )
+        self._delta.add(delta)
+        self.totals.counts.add(delta)
+        self._requests += outcome.calls
+        self.totals.requests += outcome.calls
+        self.totals.throttled += outcome.throttled
+        self.totals.bytes_sent += sum(s.entry.size for s in outcome.sent)
+        self._units_since += 1
+        if len(self._items) >= FLUSH_ITEMS:
+            self.flush_items()
+
+    def flush_items(self) -> None:
+        if self._items:
+            self._records.put(self._items)
+            self._items = []
+
+    # -- checkpoints ----------------------------------------------------------
+    def due(self) -> bool:
+        c = self._config
+        return (
+            self._units_since >= c.checkpoint_every_requests
+            or self._clock() - self._last >= c.checkpoint_every_seconds
+        )
+
+    def checkpoint(self, cursor: Cursor, bytes_read: int, **finish: Any) -> None:
+        """Items first, then the cursor and counters in one conditional write: never ahead of the ledger."""
+        self.flush_items()
+        self._jobs.record_progress(
+            self.job, self._owner, cursor, self._delta, bytes_read, self._requests, **finish
+        )
+        self.job.counts.add(self._delta)
+        self.job.cursor, self.job.bytes_read = cursor, bytes_read
+        self._delta, self._requests, self._units_since, self._last = Counts(), 0, 0, self._clock()
+        self.totals.checkpoints += 1

@@ -1,0 +1,265 @@
+"""The ingest service: open the job (idempotently), take its lease, stream, settle, continue or finish."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from shared.adapters.jobs_table import JobsTable, now_iso
+from shared.adapters.objects import Objects
+from shared.adapters.queues import Queue
+from shared.adapters.records_table import RecordsTable
+from shared.config import LoaderConfig
+from shared.errors import (
+    ConfigError,
+    InputFileError,
+    JobBusyError,
+    JobFinishedError,
+    JobNotFoundError,
+    LeaseLostError,
+    StreamFatalError,
+)
+from shared.jobs import COMPLETED, COMPLETED_WITH_ERRORS, FAILED, RETRYING, Job, ObjectRef
+from shared.limits import KinesisLimits
+from shared.models import Entry
+from shared.observability import logger
+from shared.packing import Packer, to_entries
+from shared.partition_keys import field_key, record_id_key
+from shared.readers import ReadOptions, open_records
+from shared.readers.detect import TEXT
+from shared.readers.source import ByteCounter
+from shared.sending import Sender, SendPolicy, StreamPort
+
+from .ledger import Ledger, Totals
+from .messages import Continuation, continuation_body
+from .units import DONE, Unit, make_units
+
+LEASE_GRACE_SECONDS = 60.0
+META_FORMAT = "format"
+META_KEY_FIELD = "partition-key-field"
+
+
+class LambdaContext(Protocol):
+    aws_request_id: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class Stream(StreamPort, Protocol):
+    def limits(self, request_kib: int | None = None) -> KinesisLimits: ...
+
+
+@dataclass(slots=True)
+class IngestPorts:
+    jobs: JobsTable
+    records: RecordsTable
+    objects: Objects
+    stream: Stream
+    ingest_queue: Queue
+    retry_queue: Queue
+
+
+@dataclass(slots=True)
+class Report:
+    """What one invocation did with one message."""
+
+    job_id: str
+    outcome: (
+        str  # ignored | skipped | continued | completed | completed_with_errors | retrying | failed
+    )
+    totals: Totals = field(default_factory=Totals)
+
+
+class IngestService:
+    def __init__(
+        self,
+        config: LoaderConfig,
+        ports: IngestPorts,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config, self.ports = config, ports
+        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
+
+    # -- entry points -----------------------------------------------------------
+    def handle(self, message: ObjectRef | Continuation, context: LambdaContext) -> Report:
+        if isinstance(message, Continuation):
+            return self.run(message.job_id, message.hop, context)
+        return self.open(message, context)
+
+    def open(self, ref: ObjectRef, context: LambdaContext) -> Report:
+        """A fresh upload: create its job unless a duplicate event already did, then run it."""
+        c = self.config
+        if not ref.key.startswith(c.incoming_prefix) or ref.key.startswith(c.spill_prefix):
+            logger.info("object outside the incoming prefix ignored", extra={"key": ref.key})
+            return Report(ref.job_id, "ignored")
+        logger.append_keys(job_id=ref.job_id)
+        if self.ports.jobs.get(ref.job_id) is None:
+            try:
+                info = self.ports.objects.head(ref.bucket, ref.key, ref.version_id)
+                size, meta, etag = info.size, info.metadata, ref.etag or info.etag
+            except InputFileError:
+                size, meta, etag = ref.size or 0, {}, ref.etag
+            ref = ObjectRef(ref.bucket, ref.key, ref.version_id, etag, size, ref.sequencer)
+            created = self.ports.jobs.create(
+                ref, size, meta.get(META_FORMAT) or c.default_format,
+                meta.get(META_KEY_FIELD) or c.default_partition_key_field, now_iso(),
+            )  # fmt: skip
+            logger.info(
+                "job opened" if created else "job exists (duplicate event)", extra={"key": ref.key}
+            )
+        return self.run(ref.job_id, 0, context)
+
+    def run(self, job_id: str, hop: int, context: LambdaContext) -> Report:
+        logger.append_keys(job_id=job_id)
+        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
+        remaining = context.get_remaining_time_in_millis() / 1000
+        try:
+            job = self.ports.jobs.acquire(
+                job_id, owner, self._clock() + remaining + LEASE_GRACE_SECONDS, self._clock(), hop
+            )
+        except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
+            logger.info("job not run", extra={"reason": str(exc)})
+            return Report(job_id, "skipped")
+        try:
+            return self._run(job, owner, hop, context)
+        except LeaseLostError:
+            logger.warning("lease lost: another invocation took the job over; stopping")
+            return Report(job_id, "skipped")
+        except Exception:
+            self.ports.jobs.release_if_owner(job_id, owner)
+            raise
+
+    # -- the job ------------------------------------------------------------------
+    def _run(self, job: Job, owner: str, hop: int, context: LambdaContext) -> Report:
+        c, p = self.config, self.ports
+        ledger = Ledger(job, owner, c, p.jobs, p.records, p.objects, self._monotonic)
+        if hop > c.max_hops:
+            return self._fail(ledger, f"stopped after {c.max_hops} continuations (LOADER_MAX_HOPS)")
+        if job.cursor.state.get(DONE):
+            return self._finish(ledger, job.cursor, job.size)
+        cleared = p.records.delete_from(job.job_id, job.cursor.seq)
+        if cleared:
+            logger.info(
+                "cleared ledger items past the checkpoint",
+                extra={"items": cleared, "seq": job.cursor.seq},
+            )
+        try:
+            limits = p.stream.limits(c.max_request_kib)
+        except StreamFatalError as exc:
+            return self._fail(ledger, f"the stream cannot be used: {exc}")
+        counter = ByteCounter()
+        try:
+            entries, state, start = self._open_input(job, limits, counter)
+        except (InputFileError, ConfigError) as exc:
+            return self._fail(ledger, str(exc))
+        packer = Packer(limits)
+        units = make_units(entries, packer, state, job.cursor.seq)
+        policy = SendPolicy(max_attempts=c.max_attempts, max_in_flight=c.max_in_flight)
+        sender = Sender(p.stream, policy, sleep=self._sleep)
+        deadline = (
+            self._monotonic()
+            + context.get_remaining_time_in_millis() / 1000
+            - c.time_margin_seconds / 2
+        )
+        pending: deque[Unit] = deque()
+        stop: dict[str, Any] = {}
+
+        def requests() -> Iterator[list[Entry]]:
+            try:
+                for unit in units:
+                    pending.append(unit)
+                    yield unit.entries
+                    if unit.last:
+                        return
+                    if context.get_remaining_time_in_millis() / 1000 < c.time_margin_seconds:
+                        stop["continue"] = True
+                        return
+            except InputFileError as exc:
+                stop["error"] = exc  # in-flight requests still settle before the job fails
+
+        last: Unit | None = None
+        for outcome in sender.send_all(requests(), deadline):
+            last = pending.popleft()
+            ledger.settle(last, outcome)
+            if not last.last and ledger.due():
+                ledger.checkpoint(last.resume, start + counter.count)
+        if "error" in stop:
+            return self._fail(
+                ledger, str(stop["error"]), last.resume if last else None, start + counter.count
+            )
+        if "continue" in stop and last is not None:
+            ledger.checkpoint(last.resume, start + counter.count, release=True)
+            p.ingest_queue.send(continuation_body(job.job_id, hop + 1))
+            logger.info(
+                "continuing in a new invocation", extra={"hop": hop + 1, "seq": last.resume.seq}
+            )
+            return Report(job.job_id, "continued", ledger.totals)
+        assert last is not None and last.last
+        return self._finish(ledger, last.resume, job.size)
+
+    def _open_input(
+        self, job: Job, limits: KinesisLimits, counter: ByteCounter
+    ) -> tuple[Iterator[Any], dict[str, Any], int]:
+        cursor = job.cursor
+        key_field = job.partition_key_field
+        plain_resume = (
+            cursor.offset > 0 and "format" in cursor.state and not cursor.state.get("compression")
+        )
+        start = cursor.offset if plain_resume else 0
+        chunks = self.ports.objects.chunks(
+            job.bucket,
+            job.key,
+            version_id=job.version_id,
+            etag=job.etag,
+            start=start,
+            counter=counter,
+        )
+        options = ReadOptions(
+            max_record_bytes=limits.effective_record_bytes,
+            format=job.extra.get("format_option"),
+            keep_value=bool(key_field),
+        )
+        stream = open_records(chunks, job.key, options, cursor, positioned=plain_resume)
+        if key_field and stream.format == TEXT:
+            raise ConfigError(
+                f"text records have no fields: partition-key field {key_field!r} does not apply"
+            )
+        key = field_key(key_field) if key_field else record_id_key(job.job_id)
+        return to_entries(stream, key, limits), stream.state, start
+
+    def _finish(self, ledger: Ledger, cursor: Any, size: int) -> Report:
+        job = ledger.job
+        ledger.checkpoint(
+            cursor, size
+        )  # everything settled and the cursor at the end, before any message
+        counts = job.counts
+        if counts.failed:
+            self.ports.retry_queue.send(
+                {"job_id": job.job_id, "round": 1}, self.config.retry_delay_seconds
+            )
+            status = RETRYING
+        else:
+            status = COMPLETED_WITH_ERRORS if counts.rejected or counts.dead else COMPLETED
+        ledger.checkpoint(cursor, size, status=status)
+        logger.info("input read", extra={"status": status, "counts": counts.as_dict()})
+        return Report(job.job_id, status, ledger.totals)
+
+    def _fail(
+        self, ledger: Ledger, error: str, cursor: Any = None, bytes_read: int | None = None
+    ) -> Report:
+        job = ledger.job
+        ledger.checkpoint(
+            cursor or job.cursor,
+            job.bytes_read if bytes_read is None else bytes_read,
+            status=FAILED,
+            error=error,
+        )
+        logger.error("job failed", extra={"error": error})
+        return Report(job.job_id, FAILED, ledger.totals)

@@ -1,0 +1,33 @@
+"""The production ports of the ingest service, made once per warm process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from shared.adapters import clients
+from shared.adapters.jobs_table import JobsTable
+from shared.adapters.kinesis import KinesisStream
+from shared.adapters.objects import Objects
+from shared.adapters.queues import Queue
+from shared.adapters.records_table import RecordsTable
+from shared.config import LoaderConfig, loader_config
+
+from .service import IngestPorts, IngestService
+
+
+def ports_for(config: LoaderConfig) -> IngestPorts:
+    ddb, sqs = clients.client("dynamodb"), clients.client("sqs")
+    return IngestPorts(
+        jobs=JobsTable(ddb, config.jobs_table),
+        records=RecordsTable(ddb, config.records_table),
+        objects=Objects(clients.client("s3")),
+        stream=KinesisStream(clients.client("kinesis"), config.stream),
+        ingest_queue=Queue(sqs, config.ingest_queue_url),
+        retry_queue=Queue(sqs, config.retry_queue_url),
+    )
+
+
+@lru_cache(maxsize=1)
+def ingest_service() -> IngestService:
+    config = loader_config()
+    return IngestService(config, ports_for(config))

@@ -1,0 +1,12 @@
+"""Powertools Logger, Metrics and Tracer, shared by the Lambdas (structured logs carry the job id)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "s3-kinesis-loader"
+NAMESPACE = "S3KinesisLoader"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)

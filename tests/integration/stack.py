@@ -1,0 +1,104 @@
+"""A moto copy of the stack's resources, created from the shared names and schema."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from infra import names, schema
+from shared.adapters import clients
+from shared.config import loader_config
+from shared.ingest.wiring import ingest_service
+from tests.integration.conftest import REGION
+from tests.lambda_helpers import s3_notification, sqs_event
+
+BUCKET = "loader-bucket"
+STREAM = "loader-stream"
+JOBS = "loader-jobs"
+RECORDS = "loader-records"
+
+
+@dataclass
+class LocalStack:
+    s3: Any
+    ddb: Any
+    sqs: Any
+    kinesis: Any
+    ingest_queue_url: str
+    retry_queue_url: str
+
+    def upload(
+        self, name: str, data: bytes, metadata: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Put an object under the incoming prefix; returns the S3 notification for it."""
+        key = names.INCOMING_PREFIX + name
+        out = self.s3.put_object(Bucket=BUCKET, Key=key, Body=data, Metadata=metadata or {})
+        return s3_notification(
+            BUCKET, key, version_id=out.get("VersionId"), etag=out["ETag"], size=len(data)
+        )
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        from shared.adapters.dynamo import from_item
+
+        return from_item(self.ddb.get_item(TableName=JOBS, Key={"job_id": {"S": job_id}})["Item"])
+
+    def records(self, job_id: str) -> list[dict[str, Any]]:
+        from shared.adapters.dynamo import from_item
+
+        items, start = [], None
+        while True:
+            kwargs: dict[str, Any] = {"TableName": RECORDS, "KeyConditionExpression": "job_id = :j",
+                                      "ExpressionAttributeValues": {":j": {"S": job_id}}}  # fmt: skip
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self.ddb.query(**kwargs)
+            items += [from_item(i) for i in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def messages(self, url: str) -> list[dict[str, Any]]:
+        out = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            msgs = got.get("Messages", [])
+            if not msgs:
+                return out
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    def event(self, *bodies: Any) -> dict[str, Any]:
+        return sqs_event(*bodies)
+
+
+def create(monkeypatch: Any, shards: int = 1, **env: str) -> LocalStack:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(**schema.create_table_args(JOBS, schema.JOBS))
+    ddb.create_table(**schema.create_table_args(RECORDS, schema.RECORDS))
+    kinesis = boto3.client("kinesis", region_name=REGION)
+    kinesis.create_stream(StreamName=STREAM, ShardCount=shards)
+    sqs = boto3.client("sqs", region_name=REGION)
+    ingest = sqs.create_queue(QueueName="loader-ingest")["QueueUrl"]
+    retry = sqs.create_queue(QueueName="loader-retry")["QueueUrl"]
+    settings = {
+        names.ENV_BUCKET: BUCKET, names.ENV_STREAM: STREAM, names.ENV_JOBS_TABLE: JOBS,
+        names.ENV_RECORDS_TABLE: RECORDS, names.ENV_INGEST_QUEUE_URL: ingest,
+        names.ENV_RETRY_QUEUE_URL: retry, names.ENV_CHECKPOINT_SECONDS: "3600", **env,
+    }  # fmt: skip
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    reset_caches()
+    return LocalStack(s3, ddb, sqs, kinesis, ingest, retry)
+
+
+def reset_caches() -> None:
+    loader_config.cache_clear()
+    ingest_service.cache_clear()
+    clients.reset()
