@@ -37,5 +37,5 @@ def apply() -> None:
                 self._loader_last_seq = sequence_number
                 return str(sequence_number)
 
-        models.Shard.put_record = put_record
+        models.Shard.put_record = put_record  # type: ignore[method-assign]
         _applied = True

@@ -44,7 +44,8 @@ META_KEY_FIELD = "partition-key-field"
 
 
 class LambdaContext(Protocol):
-    aws_request_id: str
+    @property
+    def aws_request_id(self) -> str: ...
 
     def get_remaining_time_in_millis(self) -> int: ...
 
