@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -67,17 +66,14 @@ def peak_rss_plan(workdir: Path, size_bytes: int) -> dict[str, dict[str, float]]
 
 
 def _plan_in_child(path: Path) -> dict[str, float]:
-    args = [sys.executable, "-m", "loader", "plan", str(path), "--json"]
+    peak = path.with_suffix(".peak")
+    args = [sys.executable, "-m", "bench.measure", str(peak), "loader", "plan", str(path), "--json"]
     start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"plan failed on {path}: {proc.stderr.read().decode() if proc.stderr else ''}"
-        )
+        raise RuntimeError(f"plan failed on {path}: {proc.stderr.decode()[-2000:]}")
     return {
         "file_mb": round(path.stat().st_size / MB, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mb": float(peak.read_text()),
         "seconds": round(time.perf_counter() - start, 1),
     }

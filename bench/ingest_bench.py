@@ -1,0 +1,75 @@
+"""The ingest handler on a large object: peak memory, and DynamoDB writes per million records sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from bench import datagen
+from infra import names, schema
+from loader import moto_patches
+
+REGION = "us-east-1"
+
+
+def run(workdir: Path, size_bytes: int, port: int = 5555) -> dict[str, Any]:
+    moto_patches.apply()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
+    }  # fmt: skip
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
+        )
+        s3 = session.client("s3", endpoint_url=endpoint)
+        ddb = session.client("dynamodb", endpoint_url=endpoint)
+        sqs = session.client("sqs", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="bench")
+        s3.put_bucket_versioning(Bucket="bench", VersioningConfiguration={"Status": "Enabled"})
+        ddb.create_table(**schema.create_table_args("jobs", schema.JOBS))
+        ddb.create_table(**schema.create_table_args("records", schema.RECORDS))
+        ingest = sqs.create_queue(QueueName="ingest")["QueueUrl"]
+        retry = sqs.create_queue(QueueName="retry")["QueueUrl"]
+        env.update({
+            names.ENV_BUCKET: "bench", names.ENV_STREAM: "bench", names.ENV_JOBS_TABLE: "jobs",
+            names.ENV_RECORDS_TABLE: "records", names.ENV_INGEST_QUEUE_URL: ingest,
+            names.ENV_RETRY_QUEUE_URL: retry,
+        })  # fmt: skip
+        path = datagen.write_jsonl(workdir / "ingest.jsonl", size_bytes)
+        key = names.INCOMING_PREFIX + path.name
+        s3.upload_file(str(path), "bench", key)
+        head = s3.head_object(Bucket="bench", Key=key)
+        path.unlink()
+        note = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+            "bucket": {"name": "bench"},
+            "object": {"key": key, "size": head["ContentLength"], "eTag": head["ETag"], "versionId": head.get("VersionId")},
+        }}]}  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.ingest_child"], input=json.dumps(note), env=env,
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"ingest child failed: {proc.stderr[-2000:]}")
+        figures: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        figures["object_mb"] = round(head["ContentLength"] / 2**20, 1)
+        sent = figures["records_sent"]
+        figures["ddb_writes_per_million_sent"] = (
+            round(figures["ddb_writes"] * 1_000_000 / sent) if sent else None
+        )
+        return figures
+    finally:
+        server.stop()
