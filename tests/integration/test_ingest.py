@@ -274,3 +274,24 @@ def test_record_tracking_all_writes_an_item_per_record_with_shard_and_sequence(s
     assert len(items) == 20 and all(
         i["status"] == "sent" and i["shard_id"] and i["sequence_number"] for i in items
     )
+
+
+def test_failed_records_are_listed_by_status_page_by_page(stack, monkeypatch):
+    monkeypatch.setenv("LOADER_MAX_ATTEMPTS", "1")
+    moto_stack.reset_caches()
+    KinesisFaults(
+        chooser=lambda i, r: THROTTLED if int(r["PartitionKey"].split(":")[1]) % 3 == 0 else None
+    ).install(clients.client("kinesis"))
+    note = stack.upload("a.jsonl", jsonl(100))
+    invoke(stack, note)
+    from shared.adapters.records_table import RecordsTable
+
+    table = RecordsTable(stack.ddb, moto_stack.RECORDS)
+    seqs, start = [], None
+    while True:
+        page, start = table.by_status(job_id_of(note), "failed", limit=10, start=start)
+        assert len(page) <= 10
+        seqs += [item["seq"] for item in page]
+        if not start:
+            break
+    assert seqs == list(range(0, 100, 3))

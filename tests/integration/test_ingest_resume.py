@@ -163,9 +163,9 @@ def test_ledger_items_written_after_the_last_checkpoint_are_cleared_on_resume(st
     moto_stack.reset_caches()
     faults = KinesisFaults(throttle=0.5, seed=5)
     faults.install(clients.client("kinesis"))
-    note = stack.upload("a.jsonl", jsonl(2000))
+    note = stack.upload("a.jsonl", jsonl(1000))
     job_id = job_id_of(note)
-    heal = crash_after(12)
+    heal = crash_after(8)
     with pytest.raises(Crash):
         invoke(stack, note)
     heal()
@@ -177,4 +177,4 @@ def test_ledger_items_written_after_the_last_checkpoint_are_cleared_on_resume(st
     # THEN no stale failed item is left and the counts say every record was sent
     assert [i for i in stack.records(job_id) if i["status"] == "failed"] == []
     job = stack.job(job_id)
-    assert (job["status"], job["n_sent"], job["n_failed"]) == ("completed", 2000, 0)
+    assert (job["status"], job["n_sent"], job["n_failed"]) == ("completed", 1000, 0)
