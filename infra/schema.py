@@ -23,7 +23,10 @@ class TableSpec:
 
 JOBS = TableSpec(
     key=Key(("job_id", S)),
-    indexes={names.JOBS_BY_KEY_INDEX: Key(("source_key", S), ("created_at", S))},
+    indexes={
+        names.JOBS_BY_KEY_INDEX: Key(("source_key", S), ("created_at", S)),
+        names.JOBS_BY_TIME_INDEX: Key(("kind", S), ("created_at", S)),
+    },
 )
 RECORDS = TableSpec(
     key=Key(("job_id", S), ("seq", N)),

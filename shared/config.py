@@ -74,6 +74,9 @@ class LoaderConfig:
     retry_delay_seconds: int = 60
     default_format: str | None = None
     default_partition_key_field: str | None = None
+    max_retries: int = 5
+    retry_max_delay_seconds: int = 3600
+    token_key: str = ""
     incoming_prefix: str = names.INCOMING_PREFIX
     spill_prefix: str = names.SPILL_PREFIX
 
@@ -111,6 +114,11 @@ class LoaderConfig:
             retry_delay_seconds=_read(env, names.ENV_RETRY_DELAY_SECONDS, _positive(int), 60),
             default_format=fmt,
             default_partition_key_field=env.get(names.ENV_DEFAULT_PARTITION_KEY_FIELD) or None,
+            max_retries=_read(env, names.ENV_MAX_RETRIES, _positive(int), 5),
+            retry_max_delay_seconds=_read(
+                env, names.ENV_RETRY_MAX_DELAY_SECONDS, _positive(int), 3600
+            ),
+            token_key=env.get(names.ENV_TOKEN_KEY, ""),
         )
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 INCOMING_PREFIX = "incoming/"
 SPILL_PREFIX = "ledger-payloads/"
 
-JOBS_BY_KEY_INDEX = "jobs_by_key_index"
+JOBS_BY_KEY_INDEX = "jobs_by_key_index"  # source_key ("<bucket>/<key>") + created_at
+JOBS_BY_TIME_INDEX = (
+    "jobs_by_time_index"  # kind (always "job") + created_at: every job, newest first
+)
+JOB_KIND = "job"
 RECORDS_STATUS_INDEX = "batch_status_index"
 RECORDS_STATUS_ATTRIBUTE = "job_status"  # "<job id>#<status>": the status index's partition key
 
@@ -28,3 +32,6 @@ ENV_INLINE_PAYLOAD_BYTES = "LOADER_INLINE_PAYLOAD_BYTES"
 ENV_RETRY_DELAY_SECONDS = "LOADER_RETRY_DELAY_SECONDS"
 ENV_DEFAULT_FORMAT = "LOADER_DEFAULT_FORMAT"
 ENV_DEFAULT_PARTITION_KEY_FIELD = "LOADER_DEFAULT_PARTITION_KEY_FIELD"
+ENV_MAX_RETRIES = "LOADER_MAX_RETRIES"
+ENV_RETRY_MAX_DELAY_SECONDS = "LOADER_RETRY_MAX_DELAY_SECONDS"
+ENV_TOKEN_KEY = "LOADER_TOKEN_KEY"

@@ -19,6 +19,7 @@ from shared.errors import (
 )
 from shared.jobs import QUEUED, RUNNING, Counts, Job, ObjectRef
 from shared.models import Cursor
+from shared.names import JOB_KIND
 
 _COUNTERS = ("records", "sent", "failed", "rejected", "dead")
 
@@ -92,6 +93,7 @@ class JobsTable:
         values = {
             "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
             "etag": ref.etag, "size": size, "status": QUEUED, "source_key": f"{ref.bucket}/{ref.key}",
+            "kind": JOB_KIND,
             "format_option": format_option, "partition_key_field": key_field, "sequencer": ref.sequencer,
             "created_at": now, "updated_at": now, "bytes_read": 0, "hops": 0, "requests": 0,
             **{f"n_{name}": 0 for name in _COUNTERS},
@@ -211,3 +213,65 @@ class JobsTable:
                 ConditionExpression="lease_owner = :owner",
                 ExpressionAttributeValues=to_item({":owner": owner}),
             )
+
+
+class RetryLease:
+    """One retry invocation per job at a time (a lease on the job item, apart from the ingest lease)."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self.table = table
+
+    def acquire(self, job_id: str, owner: str, until: float, now: float) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression="SET retry_owner = :owner, retry_until = :until",
+                ConditionExpression=(
+                    "attribute_exists(job_id) AND "
+                    "(attribute_not_exists(retry_until) OR retry_until < :now OR retry_owner = :owner)"
+                ),
+                ExpressionAttributeValues=to_item({":owner": owner, ":until": until, ":now": now}),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise LedgerError(f"taking the retry lease of job {job_id} failed: {exc}") from exc
+        return True
+
+    def release(self, job_id: str, owner: str) -> None:
+        with contextlib.suppress(ClientError):
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression="REMOVE retry_owner, retry_until",
+                ConditionExpression="retry_owner = :owner",
+                ExpressionAttributeValues=to_item({":owner": owner}),
+            )
+
+    def set_status(
+        self, job_id: str, status: str, when: tuple[str, ...], require_no_failed: bool = False
+    ) -> bool:
+        """Move the job to `status` if it is in one of `when` (and, if asked, has no failed record left)."""
+        condition = "#st IN (" + ", ".join(f":w{i}" for i in range(len(when))) + ")"
+        if require_no_failed:
+            condition += " AND n_failed = :zero"
+        values: dict[str, Any] = {f":w{i}": s for i, s in enumerate(when)}
+        values.update({":status": status, ":now": now_iso()})
+        if require_no_failed:
+            values[":zero"] = 0
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression="SET #st = :status, updated_at = :now, finished_at = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise LedgerError(f"setting the status of job {job_id} failed: {exc}") from exc
+        return True

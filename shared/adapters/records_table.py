@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -83,3 +84,85 @@ class RecordsTable:
         page = self._client.query(**kwargs)
         last = page.get("LastEvaluatedKey")
         return [from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A record moving from the status it was read in (guarded by the updated_at it was read with)."""
+
+    seq: int
+    from_status: str
+    seen_updated_at: str
+    values: dict[str, Any]  # must hold the new "status"
+
+
+def _status_delta(moves: list[Transition]) -> dict[str, int]:
+    delta: dict[str, int] = {}
+    for move in moves:
+        for status, step in ((move.from_status, -1), (move.values["status"], 1)):
+            delta[status] = delta.get(status, 0) + step
+    return {k: v for k, v in delta.items() if v}
+
+
+class LedgerTransactions:
+    """Record transitions and the job's counters, changed together in DynamoDB transactions."""
+
+    MAX_ACTIONS = 100
+
+    def __init__(self, client: Any, jobs_table: str, records_table: str) -> None:
+        self._client = client
+        self._jobs, self._records = jobs_table, records_table
+
+    def apply(self, job_id: str, moves: list[Transition]) -> list[Transition]:
+        """Apply what still holds; returns the moves that were applied (others changed meanwhile)."""
+        applied: list[Transition] = []
+        step = self.MAX_ACTIONS - 1
+        for start in range(0, len(moves), step):
+            chunk = moves[start : start + step]
+            if self._transact(job_id, chunk):
+                applied += chunk
+            else:  # someone else moved some of them: go one by one, skipping those
+                applied += [m for m in chunk if self._transact(job_id, [m])]
+        return applied
+
+    def _transact(self, job_id: str, moves: list[Transition]) -> bool:
+        now = moves[0].values.get("updated_at")
+        actions = [self._record_action(job_id, m) for m in moves]
+        delta = _status_delta(moves)
+        if delta:
+            names = {f"#n_{s}": f"n_{s}" for s in delta}
+            values = {f":d_{s}": v for s, v in delta.items()}
+            actions.append({"Update": {
+                "TableName": self._jobs,
+                "Key": to_item({"job_id": job_id}),
+                "UpdateExpression": "SET updated_at = :now ADD " + ", ".join(f"#n_{s} :d_{s}" for s in delta),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item({**values, ":now": now}),
+            }})  # fmt: skip
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise LedgerError(f"updating the ledger of job {job_id} failed: {exc}") from exc
+        return True
+
+    def _record_action(self, job_id: str, move: Transition) -> dict[str, Any]:
+        values = {
+            **move.values,
+            RECORDS_STATUS_ATTRIBUTE: status_key(job_id, move.values["status"]),
+        }
+        names = {f"#{k}": k for k in values}
+        names["#status"] = "status"
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
+        return {"Update": {
+            "TableName": self._records,
+            "Key": to_item({"job_id": job_id, "seq": move.seq}),
+            "UpdateExpression": expression,
+            "ConditionExpression": "#status = :from_status AND #updated_at = :seen",
+            "ExpressionAttributeNames": {**names, "#updated_at": "updated_at"},
+            "ExpressionAttributeValues": to_item({
+                **{f":{k}": v for k, v in values.items()}, ":from_status": move.from_status,
+                ":seen": move.seen_updated_at,
+            }),
+        }}  # fmt: skip

@@ -12,6 +12,7 @@ from infra import names, schema
 from shared.adapters import clients
 from shared.config import loader_config
 from shared.ingest.wiring import ingest_service
+from shared.retry.wiring import retry_service
 from tests.integration.conftest import REGION
 from tests.lambda_helpers import s3_notification, sqs_event
 
@@ -101,4 +102,5 @@ def create(monkeypatch: Any, shards: int = 1, **env: str) -> LocalStack:
 def reset_caches() -> None:
     loader_config.cache_clear()
     ingest_service.cache_clear()
+    retry_service.cache_clear()
     clients.reset()

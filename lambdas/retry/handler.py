@@ -1,0 +1,39 @@
+"""Retry Lambda: retry-queue messages -> a job's failed records resent from the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.observability import logger, metrics, tracer
+from shared.retry.messages import parse_retry
+from shared.retry.wiring import retry_service
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    report = retry_service().handle(parse_retry(record.body), lambda_context)
+    logger.info("retry handled", extra={"outcome": report.outcome, "notes": report.notes})
+    metrics.add_metric(name="RecordsRecovered", unit=MetricUnit.Count, value=report.recovered)
+    metrics.add_metric(name="RecordsStillFailed", unit=MetricUnit.Count, value=report.failed)
+    metrics.add_metric(name="RecordsDead", unit=MetricUnit.Count, value=report.dead)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

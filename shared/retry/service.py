@@ -1,0 +1,246 @@
+"""The retry service: failed records go out again; they end sent (recovered), or dead after the maximum."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from shared.adapters.jobs_table import JobsTable, RetryLease, now_iso
+from shared.adapters.objects import Objects
+from shared.adapters.queues import MAX_DELAY_SECONDS, Queue
+from shared.adapters.records_table import LedgerTransactions, RecordsTable, Transition
+from shared.config import LoaderConfig
+from shared.ingest.service import LambdaContext, Stream
+from shared.jobs import (
+    COMPLETED,
+    COMPLETED_WITH_ERRORS,
+    DEAD,
+    QUEUED,
+    REC_FAILED,
+    RETRYING,
+    RUNNING,
+    SENT,
+    Job,
+)
+from shared.limits import KinesisLimits
+from shared.models import Entry
+from shared.observability import logger
+from shared.packing import pack
+from shared.sending import Failed, Sender, SendPolicy, Sent
+
+from .messages import RetryRequest
+
+PAGE = 100
+ATTEMPTS_PER_ROUND = 3
+BUSY_DELAY_SECONDS = 30
+
+
+class Clock(Protocol):
+    def __call__(self) -> float: ...
+
+
+@dataclass(slots=True)
+class RetryPorts:
+    jobs: JobsTable
+    lease: RetryLease
+    records: RecordsTable
+    ledger: LedgerTransactions
+    objects: Objects
+    stream: Stream
+    retry_queue: Queue
+
+
+@dataclass(slots=True)
+class RetryReport:
+    job_id: str
+    outcome: str  # skipped | busy | deferred | continued | scheduled | finished | idle
+    recovered: int = 0
+    failed: int = 0
+    dead: int = 0
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class RetryService:
+    def __init__(
+        self,
+        config: LoaderConfig,
+        ports: RetryPorts,
+        *,
+        clock: Clock = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.config, self.ports = config, ports
+        self._clock, self._sleep, self._rng = clock, sleep, rng
+
+    # -- entry -----------------------------------------------------------------
+    def handle(self, request: RetryRequest, context: LambdaContext) -> RetryReport:
+        logger.append_keys(job_id=request.job_id)
+        p = self.ports
+        wait = request.not_before - self._clock()
+        if wait > 0:  # a long wait, chained in 15-minute steps
+            p.retry_queue.send(request.body(), min(MAX_DELAY_SECONDS, int(wait) + 1))
+            return RetryReport(request.job_id, "deferred")
+        job = p.jobs.get(request.job_id)
+        if job is None:
+            logger.warning("retry for an unknown job dropped")
+            return RetryReport(request.job_id, "skipped")
+        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
+        remaining = context.get_remaining_time_in_millis() / 1000
+        if not p.lease.acquire(job.job_id, owner, self._clock() + remaining + 60, self._clock()):
+            p.retry_queue.send(
+                request.body(), BUSY_DELAY_SECONDS
+            )  # another retry runs this job now
+            return RetryReport(job.job_id, "busy")
+        try:
+            return self._retry(job, request, context)
+        finally:
+            p.lease.release(job.job_id, owner)
+
+    # -- one round ---------------------------------------------------------------
+    def _retry(self, job: Job, request: RetryRequest, context: LambdaContext) -> RetryReport:
+        p, c = self.ports, self.config
+        report = RetryReport(job.job_id, "finished")
+        statuses = (REC_FAILED, DEAD) if request.include_dead else (REC_FAILED,)
+        if job.status in (COMPLETED, COMPLETED_WITH_ERRORS) and (
+            job.counts.failed or request.include_dead
+        ):
+            p.lease.set_status(job.job_id, RETRYING, (COMPLETED, COMPLETED_WITH_ERRORS))
+        limits = p.stream.limits(c.max_request_kib)
+        sender = Sender(
+            p.stream,
+            SendPolicy(max_attempts=ATTEMPTS_PER_ROUND, max_in_flight=1),
+            sleep=self._sleep,
+        )
+        for status in statuses:
+            for page in self._pages(job, status, request):
+                self._resend(job, page, limits, sender, report)
+                if context.get_remaining_time_in_millis() / 1000 < c.time_margin_seconds:
+                    p.retry_queue.send(request.body())  # the rest in a fresh invocation, same round
+                    report.outcome = "continued"
+                    return report
+        return self._after_round(job.job_id, request, report)
+
+    def _pages(
+        self, job: Job, status: str, request: RetryRequest
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Records in `status`, page by page; while the ingest still runs, only those it checkpointed."""
+        if request.seqs is not None:
+            items = [self.ports.records.get(job.job_id, s) for s in request.seqs]
+            yield [i for i in items if i and i["status"] == status]
+            return
+        start = None
+        while True:
+            page, start = self.ports.records.by_status(job.job_id, status, PAGE, start)
+            if job.status in (QUEUED, RUNNING):
+                page = [i for i in page if i["seq"] < job.cursor.seq]
+            if page:
+                yield page
+            if not start:
+                return
+
+    def _resend(
+        self,
+        job: Job,
+        items: list[dict[str, Any]],
+        limits: KinesisLimits,
+        sender: Sender,
+        report: RetryReport,
+    ) -> None:
+        moves: list[Transition] = []
+        now = now_iso()
+        entries: list[Entry] = []
+        by_seq = {i["seq"]: i for i in items}
+        for item in items:
+            data = self._payload(item)
+            if data is None or "partition_key" not in item:
+                moves.append(
+                    self._move(
+                        item, now, status=DEAD, error_message="payload not kept; cannot be resent"
+                    )
+                )
+                continue
+            size = len(data) + len(item["partition_key"].encode())
+            entries.append(
+                Entry(
+                    item["seq"],
+                    item["line"],
+                    item.get("offset", 0),
+                    data,
+                    item["partition_key"],
+                    size,
+                )
+            )
+        for request in pack(entries, limits):
+            outcome = sender.send(request)
+            report.calls += outcome.calls
+            moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
+            moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]
+        applied = self.ports.ledger.apply(job.job_id, moves)
+        for move in applied:
+            status = move.values["status"]
+            report.recovered += status == SENT
+            report.failed += status == REC_FAILED
+            report.dead += status == DEAD and move.from_status != DEAD
+        if len(applied) < len(moves):
+            report.notes.append(
+                f"{len(moves) - len(applied)} records changed meanwhile and were left as they were"
+            )
+
+    def _payload(self, item: dict[str, Any]) -> bytes | None:
+        if "payload" in item:
+            return bytes(item["payload"])
+        if "payload_key" in item:
+            return self.ports.objects.read(self.config.bucket, item["payload_key"])
+        return None
+
+    def _move(self, item: dict[str, Any], now: str, **values: Any) -> Transition:
+        values.setdefault("retries", int(item.get("retries", 0)) + 1)
+        return Transition(
+            item["seq"], item["status"], item["updated_at"], {"updated_at": now, **values}
+        )
+
+    def _sent(self, item: dict[str, Any], sent: Sent, now: str) -> Transition:
+        return self._move(
+            item, now, status=SENT, recovered=True, shard_id=sent.shard_id, sequence_number=sent.sequence_number,
+            attempts=int(item.get("attempts", 0)) + sent.attempts, recovered_at=now,
+        )  # fmt: skip
+
+    def _failed(self, item: dict[str, Any], failed: Failed, now: str) -> Transition:
+        retries = int(item.get("retries", 0)) + 1
+        status = DEAD if retries >= self.config.max_retries else REC_FAILED
+        return self._move(
+            item, now, status=status, retries=retries, attempts=int(item.get("attempts", 0)) + failed.attempts,
+            error_code=failed.error_code, error_message=failed.error_message,
+        )  # fmt: skip
+
+    # -- after the round -------------------------------------------------------------
+    def _after_round(self, job_id: str, request: RetryRequest, report: RetryReport) -> RetryReport:
+        p, c = self.ports, self.config
+        job = p.jobs.get(job_id)
+        assert job is not None
+        if job.counts.failed > 0:
+            delay = min(c.retry_max_delay_seconds, c.retry_delay_seconds * 2 ** (request.round - 1))
+            delay *= 0.5 + self._rng() / 2  # jitter, never close to zero
+            nxt = RetryRequest(job_id, request.round + 1)
+            body = (
+                nxt.body(not_before=self._clock() + delay)
+                if delay > MAX_DELAY_SECONDS
+                else nxt.body()
+            )
+            p.retry_queue.send(body, min(MAX_DELAY_SECONDS, int(delay)))
+            report.outcome = "scheduled"
+        elif job.status == RETRYING:
+            final = COMPLETED_WITH_ERRORS if job.counts.rejected or job.counts.dead else COMPLETED
+            p.lease.set_status(job_id, final, (RETRYING,), require_no_failed=True)
+        logger.info(
+            "retry round done",
+            extra={"round": request.round, "recovered": report.recovered, "failed": report.failed,
+                   "dead": report.dead, "outcome": report.outcome},
+        )  # fmt: skip
+        return report

@@ -1,0 +1,31 @@
+"""The production ports of the retry service, made once per warm process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from shared.adapters import clients
+from shared.adapters.jobs_table import JobsTable, RetryLease
+from shared.adapters.kinesis import KinesisStream
+from shared.adapters.objects import Objects
+from shared.adapters.queues import Queue
+from shared.adapters.records_table import LedgerTransactions, RecordsTable
+from shared.config import loader_config
+
+from .service import RetryPorts, RetryService
+
+
+@lru_cache(maxsize=1)
+def retry_service() -> RetryService:
+    c = loader_config()
+    ddb = clients.client("dynamodb")
+    ports = RetryPorts(
+        jobs=JobsTable(ddb, c.jobs_table),
+        lease=RetryLease(ddb, c.jobs_table),
+        records=RecordsTable(ddb, c.records_table),
+        ledger=LedgerTransactions(ddb, c.jobs_table, c.records_table),
+        objects=Objects(clients.client("s3")),
+        stream=KinesisStream(clients.client("kinesis"), c.stream),
+        retry_queue=Queue(clients.client("sqs"), c.retry_queue_url),
+    )
+    return RetryService(c, ports)
