@@ -78,3 +78,28 @@ def sqs_event(*bodies: dict[str, Any] | str) -> dict[str, Any]:
             "awsRegion": "us-east-1",
         })  # fmt: skip
     return {"Records": records}
+
+
+def api_event(
+    method: str, path: str, query: dict[str, str] | None = None, body: Any = None
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as API Gateway would hand it to the Lambda."""
+    raw = body if isinstance(body, str) or body is None else json.dumps(body)
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}", "httpMethod": method, "path": f"/prod{path}", "stage": "prod",
+            "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "127.0.0.1", "userArn": "arn:aws:iam::123456789012:user/tester"},
+            "accountId": "123456789012", "apiId": "local",
+        },
+        "body": raw,
+        "isBase64Encoded": False,
+    }  # fmt: skip

@@ -71,7 +71,7 @@ def job_from_item(raw: dict[str, Any]) -> Job:
         created_at=item.get("created_at", ""),
         updated_at=item.get("updated_at", ""),
         finished_at=item.get("finished_at"),
-        extra={k: item[k] for k in ("format_option", "sequencer", "finish_reason") if k in item},
+        extra={k: item[k] for k in ("format_option", "sequencer", "started_at") if k in item},
     )
 
 
@@ -275,3 +275,28 @@ class RetryLease:
                 return False
             raise LedgerError(f"setting the status of job {job_id} failed: {exc}") from exc
         return True
+
+
+def job_pages(
+    client: Any,
+    table: str,
+    index: str,
+    key: tuple[str, str],
+    limit: int,
+    start: dict[str, Any] | None,
+) -> tuple[list[Job], dict[str, Any] | None]:
+    """One page of jobs from an index keyed by `key` (attribute, value), newest first."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": "#k = :v",
+        "ExpressionAttributeNames": {"#k": key[0]},
+        "ExpressionAttributeValues": to_item({":v": key[1]}),
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start:
+        kwargs["ExclusiveStartKey"] = to_item(start)
+    page = client.query(**kwargs)
+    last = page.get("LastEvaluatedKey")
+    return [job_from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)

@@ -166,3 +166,20 @@ class LedgerTransactions:
                 ":seen": move.seen_updated_at,
             }),
         }}  # fmt: skip
+
+
+def record_pages(
+    client: Any, table: str, job_id: str, limit: int, start: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of all a job's ledger items, in seq order."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "job_id = :j",
+        "ExpressionAttributeValues": to_item({":j": job_id}),
+        "Limit": limit,
+    }
+    if start:
+        kwargs["ExclusiveStartKey"] = to_item(start)
+    page = client.query(**kwargs)
+    last = page.get("LastEvaluatedKey")
+    return [from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)

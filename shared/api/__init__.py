@@ -1,0 +1,1 @@
+"""The HTTP API's logic: job status, failed records, retry requests."""

@@ -1,0 +1,193 @@
+"""What the API answers: jobs (newest first, by key), one job, a job's records by status, retries."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from shared.adapters.jobs_table import JobsTable, job_pages
+from shared.adapters.queues import Queue
+from shared.adapters.records_table import RecordsTable, record_pages
+from shared.config import LoaderConfig
+from shared.jobs import DEAD, JOB_ID_PATTERN, REC_FAILED, RECORD_STATUSES, Job
+from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
+from shared.retry.messages import RetryRequest
+
+from .errors import BadRequestError, ConflictError, NotFoundError
+from .tokens import decode_token, encode_token
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+MAX_SEQS = 1000
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "status": job.status,
+        "source": {"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "etag": job.etag,
+                   "size": job.size},
+        "format": job.format or job.cursor.state.get("format") or job.extra.get("format_option"),
+        "compression": job.cursor.state.get("compression"),
+        "partition_key_field": job.partition_key_field,
+        "counts": job.counts.as_dict(),
+        "bytes_read": job.bytes_read,
+        "progress": round(job.progress, 4),
+        "created_at": job.created_at,
+        "started_at": job.extra.get("started_at"),
+        "updated_at": job.updated_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "requests": job.requests,
+        "continuations": job.hops,
+    }  # fmt: skip
+
+
+_RECORD_FIELDS = (
+    "seq", "line", "offset", "status", "error_code", "error_message", "attempts", "retries",
+    "partition_key", "shard_id", "sequence_number", "recovered", "payload_size", "updated_at",
+)  # fmt: skip
+
+
+def record_view(item: dict[str, Any]) -> dict[str, Any]:
+    view = {name: item.get(name) for name in _RECORD_FIELDS}
+    view["attempts"] = view["attempts"] or 0
+    view["retries"] = view["retries"] or 0
+    view["payload_kept"] = "payload" in item or "payload_key" in item
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_token: str | None
+
+
+class JobsApi:
+    def __init__(
+        self,
+        config: LoaderConfig,
+        ddb: Any,
+        jobs: JobsTable,
+        records: RecordsTable,
+        retry_queue: Queue,
+    ) -> None:
+        self._config, self._ddb = config, ddb
+        self._jobs, self._records, self._retry_queue = jobs, records, retry_queue
+        key = config.token_key or f"{config.jobs_table}/{config.records_table}"
+        self._secret = hashlib.sha256(key.encode()).digest()
+
+    # -- validation -------------------------------------------------------------
+    @staticmethod
+    def limit(raw: str | None) -> int:
+        if raw is None or raw == "":
+            return DEFAULT_LIMIT
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise BadRequestError(
+                f"limit must be an integer from 1 to {MAX_LIMIT}", "InvalidLimit"
+            ) from exc
+        if not 1 <= value <= MAX_LIMIT:
+            raise BadRequestError(f"limit must be an integer from 1 to {MAX_LIMIT}", "InvalidLimit")
+        return value
+
+    @staticmethod
+    def job_id(raw: str) -> str:
+        if not JOB_ID_PATTERN.match(raw):
+            raise BadRequestError("a job id is 24 characters of a-z and 2-7", "InvalidJobId")
+        return raw
+
+    def _job(self, raw: str) -> Job:
+        job = self._jobs.get(self.job_id(raw))
+        if job is None:
+            raise NotFoundError(f"no job {raw}", "JobNotFound")
+        return job
+
+    # -- routes -------------------------------------------------------------------
+    def list_jobs(self, key: str | None, limit: str | None, token: str | None) -> Page:
+        n = self.limit(limit)
+        if key:
+            if not key.startswith(self._config.incoming_prefix):
+                key = self._config.incoming_prefix + key
+            index, partition = JOBS_BY_KEY_INDEX, ("source_key", f"{self._config.bucket}/{key}")
+        else:
+            index, partition = JOBS_BY_TIME_INDEX, ("kind", JOB_KIND)
+        scope = f"jobs:{partition[1]}"
+        jobs, last = job_pages(
+            self._ddb,
+            self._jobs.table,
+            index,
+            partition,
+            n,
+            decode_token(token, scope, self._secret),
+        )
+        return Page([job_view(j) for j in jobs], encode_token(last, scope, self._secret))
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        return job_view(self._job(job_id))
+
+    def list_records(
+        self, job_id: str, status: str | None, limit: str | None, token: str | None
+    ) -> Page:
+        job = self._job(job_id)
+        n = self.limit(limit)
+        if status and status not in RECORD_STATUSES:
+            raise BadRequestError(
+                f"status must be one of {', '.join(RECORD_STATUSES)}", "InvalidStatus"
+            )
+        scope = f"records:{job.job_id}:{status or '*'}"
+        start = decode_token(token, scope, self._secret)
+        if status:
+            items, last = self._records.by_status(job.job_id, status, n, start)
+        else:
+            items, last = record_pages(self._ddb, self._records.table, job.job_id, n, start)
+        return Page([record_view(i) for i in items], encode_token(last, scope, self._secret))
+
+    def request_retry(self, job_id: str, body: Any) -> dict[str, Any]:
+        job = self._job(job_id)
+        include_dead, seqs = _retry_options(body)
+        statuses = (REC_FAILED, DEAD) if include_dead else (REC_FAILED,)
+        count = job.counts.failed + (job.counts.dead if include_dead else 0)
+        if seqs is not None:
+            found = [self._records.get(job.job_id, s) for s in seqs]
+            count = sum(1 for item in found if item and item["status"] in statuses)
+        if count == 0:
+            which = "failed or dead" if include_dead else "failed"
+            hint = (
+                ""
+                if include_dead or not job.counts.dead
+                else '; dead records need {"include_dead": true}'
+            )
+            raise ConflictError(
+                f"job {job.job_id} has no {which} records to retry{hint}", "NothingToRetry"
+            )
+        request = RetryRequest(job.job_id, 1, include_dead, seqs, requested=True)
+        self._retry_queue.send(request.body())
+        return {"job_id": job.job_id, "queued": count, "include_dead": include_dead,
+                "message": f"{count} records queued for retry"}  # fmt: skip
+
+
+def _retry_options(body: Any) -> tuple[bool, tuple[int, ...] | None]:
+    if body is None:
+        return False, None
+    if not isinstance(body, dict):
+        raise BadRequestError("the body must be a JSON object", "InvalidBody")
+    unknown = set(body) - {"include_dead", "seqs"}
+    if unknown:
+        raise BadRequestError(f"unknown fields: {', '.join(sorted(unknown))}", "InvalidBody")
+    include_dead = body.get("include_dead", False)
+    if not isinstance(include_dead, bool):
+        raise BadRequestError("include_dead must be true or false", "InvalidBody")
+    seqs = body.get("seqs")
+    if seqs is None:
+        return include_dead, None
+    if (
+        not isinstance(seqs, list)
+        or not 1 <= len(seqs) <= MAX_SEQS
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seqs)
+    ):
+        raise BadRequestError(
+            f"seqs must be a list of 1 to {MAX_SEQS} record numbers", "InvalidBody"
+        )
+    return include_dead, tuple(sorted(set(seqs)))
