@@ -3,7 +3,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lint format typecheck bench synth clean
+.PHONY: setup test lint format typecheck bench synth deploy destroy clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -31,5 +31,19 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch node_modules/.installed
+
+# The pinned CDK CLI from npm; cdk-nag's AwsSolutions checks run on every synth (app.py).
+synth: $(STAMP) node_modules/.installed
+	npx cdk synth --quiet $(CDK_ARGS)
+
+deploy: $(STAMP) node_modules/.installed
+	npx cdk deploy $(CDK_ARGS)
+
+destroy: $(STAMP) node_modules/.installed
+	npx cdk destroy $(CDK_ARGS)
+
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache bench/results.json
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache bench/results.json

@@ -1,21 +1,73 @@
-"""The stack: one construct per capability. Ingest, retry, API and monitoring join as they land."""
+"""The stack: one construct per capability (storage, ingest + retry + API functions, API, monitoring)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
+from infra.api import Api
+from infra.functions import Layers
+from infra.monitoring import Monitoring
+from infra.nag import suppress
+from infra.packaging import dependency_layer
+from infra.services import Services
 from infra.storage import Storage
+from shared import names
+
+
+def _context_int(stack: Stack, key: str) -> int | None:
+    value = stack.node.try_get_context(key)
+    return int(value) if value not in (None, "") else None
 
 
 class LoaderStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        max_record_kib = self.node.try_get_context("max_record_kib")
+    """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned), `max_record_kib`."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
         self.storage = Storage(
-            self, "Storage", max_record_kib=int(max_record_kib) if max_record_kib else None
+            self,
+            "Storage",
+            max_record_kib=_context_int(self, "max_record_kib"),
+            stream_arn=self._existing_stream_arn(),
+            shard_count=_context_int(self, "shard_count"),
         )
-        CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)
-        CfnOutput(self, "StreamName", value=self.storage.stream.stream_name)
-        CfnOutput(self, "JobsTableName", value=self.storage.jobs.table_name)
-        CfnOutput(self, "RecordsTableName", value=self.storage.records.table_name)
+        layers = Layers(self, "Layers", dependency_layer(self, "Dependencies"))
+        self.services = Services(self, "Services", storage=self.storage, layers=layers)
+        self.storage.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.services.ingest_queue.queue),
+            s3.NotificationKeyFilter(prefix=names.INCOMING_PREFIX),
+        )
+        self.api = Api(self, "Api", handler=self.services.api)
+        self.monitoring = Monitoring(
+            self, "Monitoring", storage=self.storage, services=self.services, api=self.api
+        )
+        outputs = {
+            "ApiUrl": self.api.rest_api.url,
+            "BucketName": self.storage.bucket.bucket_name,
+            "IncomingPrefix": names.INCOMING_PREFIX,
+            "StreamName": self.storage.stream.stream_name,
+            "StreamArn": self.storage.stream.stream_arn,
+            "JobsTableName": self.storage.jobs.table_name,
+            "RecordsTableName": self.storage.records.table_name,
+            "IngestQueueUrl": self.services.ingest_queue.queue.queue_url,
+            "RetryQueueUrl": self.services.retry_queue.queue.queue_url,
+            "AlarmTopicArn": self.monitoring.topic.topic_arn,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
+        suppress(self)
+
+    def _existing_stream_arn(self) -> str | None:
+        arn = self.node.try_get_context("stream_arn")
+        name = self.node.try_get_context("stream_name")
+        if arn:
+            return str(arn)
+        if name:
+            return self.format_arn(service="kinesis", resource="stream", resource_name=str(name))
+        return None

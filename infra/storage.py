@@ -15,7 +15,13 @@ class Storage(Construct):
     """Secure defaults: no public access, TLS only, encryption at rest, versioning, PITR."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, max_record_kib: int | None = None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        max_record_kib: int | None = None,
+        stream_arn: str | None = None,
+        shard_count: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = s3.Bucket(
@@ -43,56 +49,25 @@ class Storage(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.jobs = dynamodb.TableV2(
-            self,
-            "Jobs",
-            partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            global_secondary_indexes=[
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=names.JOBS_BY_KEY_INDEX,
-                    partition_key=dynamodb.Attribute(
-                        name="source_key", type=dynamodb.AttributeType.STRING
-                    ),
-                    sort_key=dynamodb.Attribute(
-                        name="created_at", type=dynamodb.AttributeType.STRING
-                    ),
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.records = dynamodb.TableV2(
-            self,
-            "Records",
-            partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="seq", type=dynamodb.AttributeType.NUMBER),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            global_secondary_indexes=[
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=names.RECORDS_STATUS_INDEX,
-                    partition_key=dynamodb.Attribute(
-                        name=names.RECORDS_STATUS_ATTRIBUTE, type=dynamodb.AttributeType.STRING
-                    ),
-                    sort_key=dynamodb.Attribute(name="seq", type=dynamodb.AttributeType.NUMBER),
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.stream = kinesis.Stream(
+        self.jobs = _table(self, "Jobs", schema.JOBS)
+        self.records = _table(self, "Records", schema.RECORDS)
+        self.stream: kinesis.IStream
+        if stream_arn:  # bring your own stream
+            self.stream = kinesis.Stream.from_stream_arn(self, "Stream", stream_arn)
+            return
+        stream = kinesis.Stream(
             self,
             "Stream",
-            stream_mode=kinesis.StreamMode.ON_DEMAND,
+            stream_mode=kinesis.StreamMode.PROVISIONED
+            if shard_count
+            else kinesis.StreamMode.ON_DEMAND,
+            shard_count=shard_count,
             encryption=kinesis.StreamEncryption.MANAGED,
         )
         if max_record_kib:
-            cfn = self.stream.node.default_child
+            cfn = stream.node.default_child
             cfn.add_property_override("MaxRecordSizeInKiB", max_record_kib)  # type: ignore[union-attr]
+        self.stream = stream
 
 
 def _attribute(attr: tuple[str, str]) -> dynamodb.Attribute:

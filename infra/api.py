@@ -1,0 +1,83 @@
+"""The REST API: IAM authorization on every method, validated parameters, throttling, access logs."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+RATE_LIMIT, BURST_LIMIT = 50, 100
+_PAGING = {
+    "method.request.querystring.limit": False,
+    "method.request.querystring.next_token": False,
+}
+
+
+class Api(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, handler: lambda_.IFunction) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="S3 -> Kinesis loader: jobs, failed records, retries",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            default_method_options=apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.IAM
+            ),
+            deploy_options=apigw.StageOptions(
+                stage_name="v1",
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                metrics_enabled=True,
+                tracing_enabled=True,
+                throttling_rate_limit=RATE_LIMIT,
+                throttling_burst_limit=BURST_LIMIT,
+            ),
+        )
+        # Bodies are checked by the handler (the retry body is optional, which a model cannot say).
+        validator = self.rest_api.add_request_validator(
+            "Validator", validate_request_parameters=True, validate_request_body=True
+        )
+        integration = apigw.LambdaIntegration(handler)
+
+        def method(resource: apigw.Resource, verb: str, params: dict[str, bool]) -> None:
+            resource.add_method(
+                verb, integration, request_validator=validator, request_parameters=params
+            )
+
+        jobs = self.rest_api.root.add_resource("jobs")
+        method(jobs, "GET", {"method.request.querystring.key": False, **_PAGING})
+        job = jobs.add_resource("{job_id}")
+        method(job, "GET", {"method.request.path.job_id": True})
+        records = job.add_resource("records")
+        method(
+            records,
+            "GET",
+            {
+                "method.request.path.job_id": True,
+                "method.request.querystring.status": False,
+                **_PAGING,
+            },
+        )
+        retry = job.add_resource("retry")
+        method(retry, "POST", {"method.request.path.job_id": True})

@@ -1,0 +1,44 @@
+"""Ingest and retry: each a queue with its dead-letter queue and the function that consumes it."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+MAX_RECEIVE_COUNT = 5
+
+
+class QueueWithDlq(Construct):
+    """TLS-only, encrypted queue; messages that keep failing move to the dead-letter queue."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, consumer_timeout: Duration) -> None:
+        super().__init__(scope, construct_id)
+        self.dlq = sqs.Queue(
+            self,
+            "Dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # Lambda's guidance: at least six times the consumer's timeout.
+            visibility_timeout=Duration.seconds(consumer_timeout.to_seconds() * 6),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=MAX_RECEIVE_COUNT, queue=self.dlq
+            ),
+        )
+
+
+def consume(function: lambda_.Function, queue: sqs.Queue) -> None:
+    """One message per invocation (a job can use the whole run), partial batch responses."""
+    function.add_event_source(
+        sources.SqsEventSource(queue, batch_size=1, report_batch_item_failures=True)
+    )

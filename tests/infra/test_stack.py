@@ -1,0 +1,169 @@
+"""The properties of the stack that matter: wiring, dead-letter queues, handlers, auth, alarms, policies."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from infra.packaging import RUNTIME
+from shared import names
+
+
+def _ref_logical_id(value) -> str:
+    return value.get("Ref") or value["Fn::GetAtt"][0]
+
+
+def _functions(synth):
+    return {p["Properties"]["Handler"]: (lid, p["Properties"]) for lid, p in synth.resources("AWS::Lambda::Function").items()
+            if p["Properties"].get("Handler", "").startswith("lambdas.")}  # fmt: skip
+
+
+def test_uploads_under_the_incoming_prefix_notify_the_ingest_queue(synth):
+    [notification] = synth.resources("Custom::S3BucketNotifications").values()
+    [config] = notification["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert config["Filter"] == {
+        "Key": {"FilterRules": [{"Name": "prefix", "Value": names.INCOMING_PREFIX}]}
+    }
+    queue = _ref_logical_id(config["QueueArn"])
+    assert queue.startswith("ServicesIngestQueue") and "Dlq" not in queue
+
+
+def test_both_queues_have_a_dead_letter_queue_and_a_long_enough_visibility(synth):
+    queues = synth.resources("AWS::SQS::Queue")
+    fed = {lid: q["Properties"] for lid, q in queues.items() if "RedrivePolicy" in q["Properties"]}
+    assert len(fed) == 2
+    for prefix, consumer_timeout in (("ServicesIngestQueue", 900), ("ServicesRetryQueue", 300)):
+        [props] = [p for lid, p in fed.items() if lid.startswith(prefix)]
+        assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+        dlq = _ref_logical_id(props["RedrivePolicy"]["deadLetterTargetArn"])
+        assert dlq.startswith(prefix + "Dlq") and dlq in queues
+        assert props["VisibilityTimeout"] >= 6 * consumer_timeout
+        assert props["SqsManagedSseEnabled"] is True
+
+
+def test_queues_and_buckets_refuse_plain_http(synth):
+    for kind in ("AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy"):
+        policies = synth.resources(kind)
+        assert policies
+        for policy in policies.values():
+            statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            assert any(
+                s["Effect"] == "Deny"
+                and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                for s in statements
+            )
+
+
+def test_each_function_has_its_handler_runtime_and_configuration(synth):
+    functions = _functions(synth)
+    assert set(functions) == {f"lambdas.{n}.handler.handler" for n in ("ingest", "retry", "api")}
+    for _, props in functions.values():
+        assert props["Runtime"] == RUNTIME.name and props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        env = props["Environment"]["Variables"]
+        for var in (names.ENV_BUCKET, names.ENV_STREAM, names.ENV_JOBS_TABLE, names.ENV_RECORDS_TABLE,
+                    names.ENV_INGEST_QUEUE_URL, names.ENV_RETRY_QUEUE_URL):  # fmt: skip
+            assert var in env
+        assert len(props["Layers"]) == 2  # Powertools (public, from SSM) and our dependencies
+    ingest = functions["lambdas.ingest.handler.handler"][1]
+    assert ingest["Timeout"] == 900 and ingest["RecursiveLoop"] == "Allow"
+
+
+def test_powertools_layer_arn_is_resolved_from_the_public_parameter(synth):
+    parameters = synth.json["Parameters"]
+    assert any(
+        p.get("Default") == "/aws/service/powertools/python/arm64/python3.14/latest"
+        for p in parameters.values()
+    )
+
+
+def test_queues_feed_their_functions_one_message_at_a_time_with_partial_failures(synth):
+    mappings = [
+        m["Properties"] for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
+    ]
+    assert len(mappings) == 2
+    for m in mappings:
+        assert m["BatchSize"] == 1 and m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_tables_have_their_indexes(template):
+    for index, (pk, sk) in ((names.JOBS_BY_KEY_INDEX, ("source_key", "created_at")),
+                            (names.JOBS_BY_TIME_INDEX, ("kind", "created_at")),
+                            (names.RECORDS_STATUS_INDEX, (names.RECORDS_STATUS_ATTRIBUTE, "seq"))):  # fmt: skip
+        template.has_resource_properties("AWS::DynamoDB::GlobalTable", {
+            "GlobalSecondaryIndexes": Match.array_with([Match.object_like({"IndexName": index, "KeySchema": [
+                {"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}]})]),
+        })  # fmt: skip
+
+
+def test_every_api_method_is_iam_authorized(synth):
+    methods = synth.resources("AWS::ApiGateway::Method")
+    assert len(methods) == 4
+    for method in methods.values():
+        assert method["Properties"]["AuthorizationType"] == "AWS_IAM"
+        assert "RequestValidatorId" in method["Properties"]
+
+
+def test_api_stage_throttles_and_logs_access(template):
+    template.has_resource_properties("AWS::ApiGateway::Stage", {
+        "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+        "MethodSettings": Match.array_with([Match.object_like({"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100})]),
+        "TracingEnabled": True,
+    })  # fmt: skip
+
+
+def test_alarms_watch_dlqs_errors_throttles_dead_records_and_stream_throttling(synth):
+    alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()]
+    metrics = sorted({a["MetricName"] for a in alarms})
+    assert metrics == [
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "PutRecords.ThrottledRecords",
+        "RecordsDead",
+        "Throttles",
+    ]
+    assert sum(1 for a in alarms if a["MetricName"] == "Errors") == 3
+    assert all(a["AlarmActions"] for a in alarms)
+    assert synth.resources("AWS::CloudWatch::Dashboard")
+
+
+def test_no_policy_grants_a_wildcard_action(synth):
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for policy in synth.resources(kind).values():
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"]
+                    if isinstance(statement["Action"], list)
+                    else [statement["Action"]]
+                )
+                assert not [a for a in actions if "*" in a], statement
+
+
+def test_outputs_name_what_a_client_needs(synth):
+    assert {
+        "ApiUrl",
+        "BucketName",
+        "IncomingPrefix",
+        "StreamName",
+        "JobsTableName",
+        "RecordsTableName",
+    } <= set(synth.json["Outputs"])
+
+
+def test_an_existing_stream_can_be_brought_by_name():
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.stack import LoaderStack
+
+    app = cdk.App(context={"stream_name": "events", "aws:cdk:bundling-stacks": []})
+    template = Template.from_stack(LoaderStack(app, "Byo"))
+    template.resource_count_is("AWS::Kinesis::Stream", 0)
+    policies = json_dumps(template.find_resources("AWS::IAM::Policy"))
+    assert ":stream/events" in policies
+
+
+def json_dumps(value) -> str:
+    import json
+
+    return json.dumps(value)
