@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra import grants
+from infra.environment import loader_environment
+from infra.functions import Layers, loader_function
+from infra.storage import Storage
 
 RATE_LIMIT, BURST_LIMIT = 50, 100
 _PAGING = {
@@ -16,8 +21,25 @@ _PAGING = {
 
 
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, handler: lambda_.IFunction) -> None:
+    """The REST API and the function behind it (reads the ledger, queues retry requests)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        layers: Layers,
+        retry_queue: sqs.IQueue,
+    ) -> None:
         super().__init__(scope, construct_id)
+        self.function = loader_function(
+            self, "Function", name="api", layers=layers, memory_mb=256, timeout=Duration.seconds(29),
+            environment=loader_environment(storage, retry_queue),
+            description="Job status, failed records and retry requests",
+        )  # fmt: skip
+        grants.tables(self.function, grants.TABLE_READ, storage.jobs, storage.records)
+        retry_queue.grant_send_messages(self.function)
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -58,7 +80,7 @@ class Api(Construct):
         validator = self.rest_api.add_request_validator(
             "Validator", validate_request_parameters=True, validate_request_body=True
         )
-        integration = apigw.LambdaIntegration(handler)
+        integration = apigw.LambdaIntegration(self.function)
 
         def method(resource: apigw.Resource, verb: str, params: dict[str, bool]) -> None:
             resource.add_method(

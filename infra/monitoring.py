@@ -11,7 +11,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.api import Api
-from infra.services import Services
+from infra.ingest import Ingest
+from infra.retry import Retry
 from infra.storage import Storage
 from shared.observability import NAMESPACE, SERVICE
 
@@ -30,7 +31,14 @@ def _custom(name: str, statistic: str = "Sum") -> cw.Metric:
 
 class Monitoring(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, services: Services, api: Api
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        ingest: Ingest,
+        retry: Retry,
+        api: Api,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -41,13 +49,13 @@ class Monitoring(Construct):
         )
         self.alarms: list[cw.Alarm] = []
         functions: dict[str, lambda_.Function] = {
-            "Ingest": services.ingest,
-            "Retry": services.retry,
-            "Api": services.api,
+            "Ingest": ingest.function,
+            "Retry": retry.function,
+            "Api": api.function,
         }
         for name, queue in (
-            ("Ingest", services.ingest_queue.dlq),
-            ("Retry", services.retry_queue.dlq),
+            ("Ingest", ingest.dlq),
+            ("Retry", retry.dlq),
         ):
             self._alarm(f"{name}DlqNotEmpty", queue.metric_approximate_number_of_messages_visible(period=PERIOD),
                         f"Messages in the {name.lower()} dead-letter queue")  # fmt: skip
@@ -74,7 +82,7 @@ class Monitoring(Construct):
         )  # fmt: skip
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Stream incoming", left=[storage.stream.metric_incoming_records(period=PERIOD, statistic="Sum")], right=[storage.stream.metric_incoming_bytes(period=PERIOD, statistic="Sum")], width=12),
-            cw.GraphWidget(title="Dead-letter queues", left=[q.dlq.metric_approximate_number_of_messages_visible(period=PERIOD) for q in (services.ingest_queue, services.retry_queue)], width=12),
+            cw.GraphWidget(title="Dead-letter queues", left=[q.metric_approximate_number_of_messages_visible(period=PERIOD) for q in (ingest.dlq, retry.dlq)], width=12),
         )  # fmt: skip
 
     def _alarm(self, construct_id: str, metric: cw.IMetric, description: str) -> None:

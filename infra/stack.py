@@ -1,20 +1,19 @@
-"""The stack: one construct per capability (storage, ingest + retry + API functions, API, monitoring)."""
+"""The stack: one construct per capability (storage, ingest, retry, api, monitoring)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
 from infra.api import Api
 from infra.functions import Layers
+from infra.ingest import Ingest
 from infra.monitoring import Monitoring
 from infra.nag import suppress
 from infra.packaging import dependency_layer
-from infra.services import Services
+from infra.retry import Retry
 from infra.storage import Storage
 from shared import names
 
@@ -37,15 +36,20 @@ class LoaderStack(Stack):
             shard_count=_context_int(self, "shard_count"),
         )
         layers = Layers(self, "Layers", dependency_layer(self, "Dependencies"))
-        self.services = Services(self, "Services", storage=self.storage, layers=layers)
-        self.storage.bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            s3n.SqsDestination(self.services.ingest_queue.queue),
-            s3.NotificationKeyFilter(prefix=names.INCOMING_PREFIX),
+        self.retry = Retry(self, "Retry", storage=self.storage, layers=layers)
+        self.ingest = Ingest(
+            self, "Ingest", storage=self.storage, layers=layers, retry_queue=self.retry.queue
         )
-        self.api = Api(self, "Api", handler=self.services.api)
+        self.api = Api(
+            self, "Api", storage=self.storage, layers=layers, retry_queue=self.retry.queue
+        )
         self.monitoring = Monitoring(
-            self, "Monitoring", storage=self.storage, services=self.services, api=self.api
+            self,
+            "Monitoring",
+            storage=self.storage,
+            ingest=self.ingest,
+            retry=self.retry,
+            api=self.api,
         )
         outputs = {
             "ApiUrl": self.api.rest_api.url,
@@ -55,8 +59,8 @@ class LoaderStack(Stack):
             "StreamArn": self.storage.stream.stream_arn,
             "JobsTableName": self.storage.jobs.table_name,
             "RecordsTableName": self.storage.records.table_name,
-            "IngestQueueUrl": self.services.ingest_queue.queue.queue_url,
-            "RetryQueueUrl": self.services.retry_queue.queue.queue_url,
+            "IngestQueueUrl": self.ingest.queue.queue_url,
+            "RetryQueueUrl": self.retry.queue.queue_url,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
         }
         for name, value in outputs.items():

@@ -60,8 +60,8 @@ class LoaderConfig:
     stream: str
     jobs_table: str
     records_table: str
-    ingest_queue_url: str
     retry_queue_url: str
+    ingest_queue_url: str = ""  # only the ingest function continues jobs through its queue
     record_tracking: str = TRACK_FAILURES
     max_request_kib: int = 5 * 1024
     max_in_flight: int = 4
@@ -96,8 +96,8 @@ class LoaderConfig:
             stream=_read(env, names.ENV_STREAM, str),
             jobs_table=_read(env, names.ENV_JOBS_TABLE, str),
             records_table=_read(env, names.ENV_RECORDS_TABLE, str),
-            ingest_queue_url=_read(env, names.ENV_INGEST_QUEUE_URL, str),
             retry_queue_url=_read(env, names.ENV_RETRY_QUEUE_URL, str),
+            ingest_queue_url=env.get(names.ENV_INGEST_QUEUE_URL, ""),
             record_tracking=_read(env, names.ENV_RECORD_TRACKING, _tracking, TRACK_FAILURES),
             max_request_kib=_read(env, names.ENV_MAX_REQUEST_KIB, _request_kib, 5 * 1024),
             max_in_flight=_read(env, names.ENV_MAX_IN_FLIGHT, _positive(int), 4),

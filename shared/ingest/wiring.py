@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from shared import names
 from shared.adapters import clients
 from shared.adapters.jobs_table import JobsTable
 from shared.adapters.kinesis import KinesisStream
@@ -11,11 +12,14 @@ from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
 from shared.config import LoaderConfig, loader_config
+from shared.errors import ConfigError
 
 from .service import IngestPorts, IngestService
 
 
 def ports_for(config: LoaderConfig) -> IngestPorts:
+    if not config.ingest_queue_url:
+        raise ConfigError(f"environment variable {names.ENV_INGEST_QUEUE_URL} is not set")
     ddb, sqs = clients.client("dynamodb"), clients.client("sqs")
     return IngestPorts(
         jobs=JobsTable(ddb, config.jobs_table),

@@ -25,14 +25,14 @@ def test_uploads_under_the_incoming_prefix_notify_the_ingest_queue(synth):
         "Key": {"FilterRules": [{"Name": "prefix", "Value": names.INCOMING_PREFIX}]}
     }
     queue = _ref_logical_id(config["QueueArn"])
-    assert queue.startswith("ServicesIngestQueue") and "Dlq" not in queue
+    assert queue.startswith("IngestQueue") and "Dlq" not in queue
 
 
 def test_both_queues_have_a_dead_letter_queue_and_a_long_enough_visibility(synth):
     queues = synth.resources("AWS::SQS::Queue")
     fed = {lid: q["Properties"] for lid, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     assert len(fed) == 2
-    for prefix, consumer_timeout in (("ServicesIngestQueue", 900), ("ServicesRetryQueue", 300)):
+    for prefix, consumer_timeout in (("IngestQueue", 900), ("RetryQueue", 300)):
         [props] = [p for lid, p in fed.items() if lid.startswith(prefix)]
         assert props["RedrivePolicy"]["maxReceiveCount"] == 5
         dlq = _ref_logical_id(props["RedrivePolicy"]["deadLetterTargetArn"])
@@ -62,11 +62,12 @@ def test_each_function_has_its_handler_runtime_and_configuration(synth):
         assert props["TracingConfig"] == {"Mode": "Active"}
         env = props["Environment"]["Variables"]
         for var in (names.ENV_BUCKET, names.ENV_STREAM, names.ENV_JOBS_TABLE, names.ENV_RECORDS_TABLE,
-                    names.ENV_INGEST_QUEUE_URL, names.ENV_RETRY_QUEUE_URL):  # fmt: skip
+                    names.ENV_RETRY_QUEUE_URL):  # fmt: skip
             assert var in env
         assert len(props["Layers"]) == 2  # Powertools (public, from SSM) and our dependencies
     ingest = functions["lambdas.ingest.handler.handler"][1]
     assert ingest["Timeout"] == 900 and ingest["RecursiveLoop"] == "Allow"
+    assert names.ENV_INGEST_QUEUE_URL in ingest["Environment"]["Variables"]  # its continuations
 
 
 def test_powertools_layer_arn_is_resolved_from_the_public_parameter(synth):

@@ -1,0 +1,41 @@
+"""Retry: the retry queue (with its dead-letter queue) and the function that resends failed records."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from constructs import Construct
+
+from infra import grants
+from infra.environment import loader_environment
+from infra.functions import Layers, loader_function
+from infra.pipeline import QueueWithDlq, consume
+from infra.storage import Storage
+from shared import names
+
+TIMEOUT = Duration.minutes(5)
+
+
+class Retry(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, storage: Storage, layers: Layers
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
+        self.queue, self.dlq = self.queues.queue, self.queues.dlq
+        self.function = loader_function(
+            self, "Function", name="retry", layers=layers, memory_mb=512, timeout=TIMEOUT,
+            environment=loader_environment(storage, self.queue),
+            description="Resends failed records from the ledger",
+        )  # fmt: skip
+        grants.objects(self.function, storage.bucket, names.SPILL_PREFIX, ["s3:GetObject"])
+        grants.tables(
+            self.function,
+            [*grants.TABLE_READ, "dynamodb:UpdateItem"],
+            storage.jobs,
+            storage.records,
+        )
+        grants.stream_writer(self.function, storage.stream)
+        self.queue.grant_send_messages(
+            self.function
+        )  # later rounds, and waits chained past 15 minutes
+        consume(self.function, self.queue)
