@@ -3,7 +3,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lint format typecheck bench synth deploy destroy clean
+.PHONY: setup local test lint format typecheck bench synth deploy destroy clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The whole service on this machine: moto on loopback, the real handlers, the HTTP API. Ctrl-C stops it.
+local: $(STAMP)
+	$(BIN)/loader local $(LOCAL_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

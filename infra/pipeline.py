@@ -8,7 +8,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-MAX_RECEIVE_COUNT = 5
+from infra.schema import MAX_RECEIVE_COUNT
 
 
 class QueueWithDlq(Construct):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from loader import commands
 from loader.plan_output import HumanPlanOutput, JsonPlanOutput
 from shared.errors import ConfigError, InputFileError
 from shared.limits import KinesisLimits
@@ -70,3 +71,100 @@ def plan(
         output.fail(exc)
         sys.exit(1)
     output.finish(summary)
+
+
+@main.command()
+@click.option(
+    "--aws-port",
+    type=int,
+    default=4566,
+    show_default=True,
+    help="Port of the emulated AWS endpoint.",
+)
+@click.option("--api-port", type=int, default=4567, show_default=True, help="Port of the HTTP API.")
+@click.option(
+    "--state-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the stack's state.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="kinesis-throttle=F or kinesis-internal=F: fail that share of PutRecords entries.",
+)
+@click.option(
+    "--lambda-timeout",
+    type=click.FloatRange(min=1),
+    default=900.0,
+    show_default=True,
+    help="The emulated Lambdas' timeout in seconds (short values make jobs continue).",
+)
+@click.option(
+    "--retry-delay",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Seconds before the first retry round.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show the functions' logs and metrics.")
+def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[str, ...], lambda_timeout: float,
+          retry_delay: int, verbose: bool) -> None:  # fmt: skip
+    """Run the whole service locally (moto, in-process handlers, HTTP API) until Ctrl-C."""
+    import signal
+    import threading
+
+    from loader.local.stack import LocalOptions, LocalStack
+    from loader.state import default_state_file
+
+    parsed: dict[str, float] = {}
+    for item in faults:
+        name, _, value = item.partition("=")
+        try:
+            parsed[name] = float(value)
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{item!r}: expected NAME=FRACTION", param_hint="--fault"
+            ) from exc
+    options = LocalOptions(
+        aws_port=aws_port, api_port=api_port, state_file=state_file or default_state_file(), faults=parsed,
+        lambda_timeout=lambda_timeout, retry_delay_seconds=retry_delay, verbose=verbose,
+    )  # fmt: skip
+    stack = LocalStack(options)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        state = stack.start()
+    except (ValueError, OSError) as exc:
+        stack.stop()
+        raise click.ClickException(str(exc)) from exc
+    bucket, prefix = state["bucket"], state["incoming_prefix"]
+    click.echo(f"local stack ready; state in {options.state_file}")
+    click.echo(
+        f"  AWS endpoint  {state['aws_endpoint']}   API  {state['api_url']}   stream  {state['stream']}"
+    )
+    click.echo("  drop a file:  loader send samples/events.jsonl --follow")
+    click.echo(f"           or:  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {state['aws_endpoint']} "
+               f"--region {state['region']} s3 cp samples/events.jsonl s3://{bucket}/{prefix}events.jsonl")  # fmt: skip
+    click.echo(f"  ask the API:  curl {state['api_url']}/jobs")
+    click.echo("  Ctrl-C stops everything.")
+    try:
+        stack.wait(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        click.echo("local stack stopped")
+
+
+for _command in (
+    commands.send,
+    commands.jobs,
+    commands.status,
+    commands.failures,
+    commands.retry,
+    commands.tail,
+):
+    main.add_command(_command)

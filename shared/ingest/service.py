@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.adapters.jobs_table import JobsTable, now_iso
-from shared.adapters.objects import Objects
+from shared.adapters.objects import ObjectInfo, Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
 from shared.config import LoaderConfig
@@ -100,13 +100,20 @@ class IngestService:
         if not ref.key.startswith(c.incoming_prefix) or ref.key.startswith(c.spill_prefix):
             logger.info("object outside the incoming prefix ignored", extra={"key": ref.key})
             return Report(ref.job_id, "ignored")
+        info = None
+        if ref.version_id is None:
+            # Events from a versioned bucket carry the version id; emulators may not. Adopt the current
+            # version only when it is this very content (same ETag), so an overwrite is never taken for it.
+            info = self._head(ref)
+            if info and info.version_id and _same_etag(info.etag, ref.etag):
+                ref = ObjectRef(
+                    ref.bucket, ref.key, info.version_id, ref.etag, ref.size, ref.sequencer
+                )
         logger.append_keys(job_id=ref.job_id)
         if self.ports.jobs.get(ref.job_id) is None:
-            try:
-                info = self.ports.objects.head(ref.bucket, ref.key, ref.version_id)
-                size, meta, etag = info.size, info.metadata, ref.etag or info.etag
-            except InputFileError:
-                size, meta, etag = ref.size or 0, {}, ref.etag
+            info = info if info and info.version_id == ref.version_id else self._head(ref)
+            size, meta = (info.size, info.metadata) if info else (ref.size or 0, {})
+            etag = ref.etag or (info.etag if info else None)
             ref = ObjectRef(ref.bucket, ref.key, ref.version_id, etag, size, ref.sequencer)
             created = self.ports.jobs.create(
                 ref, size, meta.get(META_FORMAT) or c.default_format,
@@ -116,6 +123,12 @@ class IngestService:
                 "job opened" if created else "job exists (duplicate event)", extra={"key": ref.key}
             )
         return self.run(ref.job_id, 0, context)
+
+    def _head(self, ref: ObjectRef) -> ObjectInfo | None:
+        try:
+            return self.ports.objects.head(ref.bucket, ref.key, ref.version_id)
+        except InputFileError:
+            return None  # gone or unreadable: the job will fail with the reason when it reads
 
     def run(self, job_id: str, hop: int, context: LambdaContext) -> Report:
         logger.append_keys(job_id=job_id)
@@ -264,3 +277,7 @@ class IngestService:
         )
         logger.error("job failed", extra={"error": error})
         return Report(job.job_id, FAILED, ledger.totals)
+
+
+def _same_etag(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and a.strip('"') == b.strip('"')  # type: ignore[union-attr]

@@ -295,3 +295,13 @@ def test_failed_records_are_listed_by_status_page_by_page(stack, monkeypatch):
         if not start:
             break
     assert seqs == list(range(0, 100, 3))
+
+
+def test_an_event_without_a_version_id_finds_the_version_by_its_etag(stack):
+    # moto's (and some emulators') events carry no versionId; the job id must still be the version's
+    note = stack.upload("a.jsonl", jsonl(3))
+    obj = note["Records"][0]["s3"]["object"]
+    version = obj.pop("versionId")
+    invoke(stack, note)
+    job_id = ObjectRef(moto_stack.BUCKET, "incoming/a.jsonl", version).job_id
+    assert stack.job(job_id)["status"] == "completed"

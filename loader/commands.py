@@ -1,0 +1,277 @@
+"""The everyday client commands: send, jobs, status, failures, retry, tail (local or deployed stack)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from loader.client import Api, ClientError, Target, local_target, stack_target
+from loader.state import default_state_file
+from shared.jobs import FINISHED, RETRYING, job_id_for
+
+console = Console(stderr=True)
+out = Console()
+
+
+def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option(
+        "--state-file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Local stack state file.",
+    )
+    @click.option(
+        "--stack",
+        "stack_name",
+        default=None,
+        help="A deployed stack's name (uses its outputs, SigV4).",
+    )
+    @click.option("--region", default=None, help="Region of the deployed stack.")
+    @functools.wraps(command)
+    def wrapper(
+        state_file: Path | None, stack_name: str | None, region: str | None, **kwargs: Any
+    ) -> Any:
+        try:
+            target = (
+                stack_target(stack_name, region)
+                if stack_name
+                else local_target(state_file or default_state_file())
+            )
+            return command(target, **kwargs)
+        except ClientError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def _summary(job: dict[str, Any]) -> None:
+    c = job["counts"]
+    out.print(
+        f"job {job['job_id']}  [bold]{job['status']}[/bold]  s3://{job['source']['bucket']}/{job['source']['key']}"
+    )
+    out.print(
+        f"  records {c['records']:,}  sent {c['sent']:,}  failed {c['failed']:,}  rejected {c['rejected']:,}  dead {c['dead']:,}"
+    )
+    if job.get("error"):
+        out.print(f"  [red]error:[/red] {job['error']}")
+    if c["failed"] or c["rejected"] or c["dead"]:
+        out.print(f"  records needing attention: loader failures {job['job_id']}")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", help="Object key under the incoming prefix (default: the file's name).")
+@click.option("--format", "fmt", help="Format, stored as the object's metadata.")
+@click.option("--partition-key-field", help="Partition-key field, stored as the object's metadata.")
+@click.option("--follow", is_flag=True, help="Follow the job to its end.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="Seconds to follow before giving up.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@target_options
+def send(target: Target, file: Path, key: str | None, fmt: str | None, partition_key_field: str | None,
+         follow: bool, timeout: float, as_json: bool) -> None:  # fmt: skip
+    """Upload FILE under the incoming prefix; with --follow, watch its job to the end."""
+    object_key = target.incoming_prefix + (key or file.name)
+    metadata = {
+        k: v for k, v in (("format", fmt), ("partition-key-field", partition_key_field)) if v
+    }
+    s3 = target.client("s3")
+    s3.upload_file(
+        str(file), target.bucket, object_key, ExtraArgs={"Metadata": metadata} if metadata else None
+    )
+    head = s3.head_object(Bucket=target.bucket, Key=object_key)
+    version = head.get("VersionId")
+    version = None if version in (None, "null") else version
+    job_id = job_id_for(target.bucket, object_key, version or head["ETag"].strip('"'))
+    if not follow:
+        sent = {"job_id": job_id, "bucket": target.bucket, "key": object_key, "version_id": version}
+        _print_json(sent) if as_json else out.print(
+            f"uploaded s3://{target.bucket}/{object_key} -> job {job_id}"
+        )
+        return
+    job = _follow(Api(target), job_id, timeout, quiet=as_json)
+    _print_json(job) if as_json else _summary(job)
+    if job["status"] == "failed":
+        raise SystemExit(1)
+
+
+def _follow(api: Api, job_id: str, timeout: float, quiet: bool) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                  TimeElapsedColumn(), console=console, disable=quiet, transient=True) as progress:  # fmt: skip
+        task = progress.add_task(f"job {job_id}: waiting", total=1.0)
+        while True:
+            try:
+                job = api.get(f"/jobs/{job_id}")
+            except ClientError as exc:
+                if exc.status != 404:
+                    raise
+                job = None
+            if job is not None:
+                progress.update(
+                    task, completed=job["progress"], description=f"job {job_id}: {job['status']}"
+                )
+                if job["status"] in FINISHED or job["status"] == RETRYING:
+                    return job
+            if time.monotonic() > deadline:
+                raise ClientError(f"job {job_id} did not finish within {timeout:g} s")
+            time.sleep(0.3)
+
+
+@click.command()
+@click.option("--key", help="Only jobs of this object key.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@target_options
+def jobs(target: Target, key: str | None, limit: int, as_json: bool) -> None:
+    """Jobs, newest first."""
+    page = Api(target).get("/jobs", key=key, limit=limit)
+    if as_json:
+        return _print_json(page)
+    table = Table(
+        "job", "status", "key", "records", "sent", "failed", "rejected", "dead", "created"
+    )
+    for j in page["jobs"]:
+        c = j["counts"]
+        table.add_row(
+            j["job_id"],
+            j["status"],
+            j["source"]["key"],
+            *(f"{c[n]:,}" for n in ("records", "sent", "failed", "rejected", "dead")),
+            j["created_at"],
+        )
+    out.print(table)
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True)
+@target_options
+def status(target: Target, job_id: str, as_json: bool) -> None:
+    """One job: status, counts, progress, error."""
+    job = Api(target).get(f"/jobs/{job_id}")
+    _print_json(job) if as_json else _summary(job)
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--status", "record_status", type=click.Choice(["failed", "rejected", "dead", "sent"]), default=None,
+              help="Only records in this status (default: all that needed attention).")  # fmt: skip
+@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@target_options
+def failures(
+    target: Target, job_id: str, record_status: str | None, limit: int, as_json: bool
+) -> None:
+    """A job's records that needed attention, with their reasons."""
+    api, token = Api(target), None
+    records: list[dict[str, Any]] = []
+    while len(records) < limit:
+        page = api.get(
+            f"/jobs/{job_id}/records", status=record_status, limit=min(100, limit), next_token=token
+        )
+        records += [
+            r
+            for r in page["records"]
+            if record_status or r["status"] != "sent" or r.get("recovered")
+        ]
+        token = page["next_token"]
+        if not token:
+            break
+    records = records[:limit]
+    if as_json:
+        return _print_json({"job_id": job_id, "records": records})
+    table = Table("seq", "line", "status", "code", "attempts", "reason")
+    for r in records:
+        table.add_row(
+            str(r["seq"]),
+            str(r["line"]),
+            r["status"],
+            r.get("error_code") or "",
+            str(r["attempts"]),
+            r.get("error_message") or "",
+        )
+    out.print(table)
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--include-dead", is_flag=True, help="Resend dead records too.")
+@click.option("--json", "as_json", is_flag=True)
+@target_options
+def retry(target: Target, job_id: str, include_dead: bool, as_json: bool) -> None:
+    """Queue a retry of a job's failed (and, if asked, dead) records."""
+    answer = Api(target).post(
+        f"/jobs/{job_id}/retry", {"include_dead": True} if include_dead else None
+    )
+    _print_json(answer) if as_json else out.print(answer["message"])
+
+
+@click.command()
+@click.option("--from-start", is_flag=True, help="From the oldest record kept, not only new ones.")
+@click.option("--limit", type=int, default=None, help="Stop after this many records.")
+@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
+@target_options
+def tail(
+    target: Target, from_start: bool, limit: int | None, timeout: float | None, as_json: bool
+) -> None:
+    """Records arriving in the stream."""
+    kinesis = target.client("kinesis")
+    stream = (
+        {"StreamARN": target.stream}
+        if target.stream.startswith("arn:")
+        else {"StreamName": target.stream}
+    )
+    kind = "TRIM_HORIZON" if from_start else "LATEST"
+    iterators = {
+        s["ShardId"]: kinesis.get_shard_iterator(
+            **stream, ShardId=s["ShardId"], ShardIteratorType=kind
+        )["ShardIterator"]
+        for s in kinesis.list_shards(**stream)["Shards"]
+    }
+    seen, deadline = 0, (time.monotonic() + timeout) if timeout else None
+    while iterators and (deadline is None or time.monotonic() < deadline):
+        for shard, iterator in list(iterators.items()):
+            page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+            for r in page["Records"]:
+                data = r["Data"].decode("utf-8", "replace")
+                if as_json:
+                    click.echo(
+                        json.dumps(
+                            {
+                                "shard_id": shard,
+                                "sequence_number": r["SequenceNumber"],
+                                "partition_key": r["PartitionKey"],
+                                "data": data,
+                            }
+                        )
+                    )
+                else:
+                    click.echo(f"{shard} {r['PartitionKey']} {data}")
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            if page.get("NextShardIterator"):
+                iterators[shard] = page["NextShardIterator"]
+            else:
+                del iterators[shard]
+        time.sleep(0.2)

@@ -1,0 +1,87 @@
+"""Lambda's SQS event source, emulated: poll a queue, invoke a handler in-process with an SQS event and
+an emulated context, delete what succeeded, leave failures to reappear after the visibility timeout
+(and to move to the dead-letter queue after the redrive limit, which the queue itself enforces)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("loader.local")
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class EmulatedContext:
+    def __init__(self, function_name: str, timeout_s: float) -> None:
+        self.function_name = function_name
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        )
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class QueuePoller(threading.Thread):
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        handler: Handler,
+        name: str,
+        timeout_s: float,
+    ) -> None:
+        super().__init__(name=f"poller-{name}", daemon=True)
+        self._sqs, self._url, self._arn = sqs, queue_url, queue_arn
+        self._handler, self._function, self._timeout = handler, name, timeout_s
+        self._halt = threading.Event()
+        self.invocations = 0
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self._poll_once()
+            except Exception:  # keep polling, as Lambda's event source does
+                log.exception("%s: polling failed", self._function)
+                self._halt.wait(1.0)
+
+    def _poll_once(self) -> None:
+        got = self._sqs.receive_message(
+            QueueUrl=self._url, MaxNumberOfMessages=1, WaitTimeSeconds=1,
+            VisibilityTimeout=int(self._timeout) + 30, AttributeNames=["All"], MessageAttributeNames=["All"],
+        )  # fmt: skip
+        messages = got.get("Messages", [])
+        if not messages:
+            return
+        event = {"Records": [self._record(m) for m in messages]}
+        self.invocations += 1
+        try:
+            result = self._handler(event, EmulatedContext(self._function, self._timeout)) or {}
+        except Exception as exc:
+            log.warning(
+                "%s: invocation failed (%s); the message will be redelivered", self._function, exc
+            )
+            return
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+            "attributes": message.get("Attributes", {}), "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": self._arn,
+            "awsRegion": "us-east-1",
+        }  # fmt: skip

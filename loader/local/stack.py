@@ -1,0 +1,157 @@
+"""`loader local`: the whole service on one machine. moto (server mode, loopback) plays S3, SQS,
+DynamoDB and Kinesis; the real handlers run in-process behind an SQS event-source emulator and an HTTP
+adapter; resources come from the same names and schema as the CDK stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from loader import moto_patches
+from loader.local import resources
+from loader.local.emulator import QueuePoller
+from loader.local.http import ApiServer
+from loader.state import default_state_file
+from shared import names
+
+REGION = "us-east-1"
+DEFAULT_AWS_PORT, DEFAULT_API_PORT = 4566, 4567
+FAULTS = ("kinesis-throttle", "kinesis-internal")
+
+
+@dataclass
+class LocalOptions:
+    aws_port: int = DEFAULT_AWS_PORT
+    api_port: int = DEFAULT_API_PORT
+    state_file: Path = field(default_factory=default_state_file)
+    faults: dict[str, float] = field(default_factory=dict)
+    lambda_timeout: float = 900.0
+    host: str = "127.0.0.1"
+    retry_delay_seconds: int = 5
+    verbose: bool = False
+
+
+class LocalStack:
+    def __init__(self, options: LocalOptions) -> None:
+        self.options = options
+        self._server: ThreadedMotoServer | None = None
+        self._pollers: list[QueuePoller] = []
+        self._api: ApiServer | None = None
+        self.state: dict[str, Any] = {}
+
+    def start(self) -> dict[str, Any]:
+        o = self.options
+        unknown = set(o.faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(
+                f"unknown fault {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}"
+            )
+        moto_patches.apply()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
+        self._server.start()
+        endpoint = f"http://{o.host}:{o.aws_port}"
+        session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
+        )
+        clients = {
+            name: session.client(name, endpoint_url=endpoint)
+            for name in ("s3", "dynamodb", "kinesis", "sqs")
+        }
+        res = resources.create(
+            clients["s3"], clients["dynamodb"], clients["kinesis"], clients["sqs"]
+        )
+        self._configure_environment(endpoint, res)
+        self._start_functions(clients["sqs"], res)
+        self.state = {
+            "aws_endpoint": endpoint,
+            "api_url": f"http://{o.host}:{self._api.port if self._api else o.api_port}",
+            "bucket": res.bucket,
+            "incoming_prefix": names.INCOMING_PREFIX,
+            "stream": res.stream,
+            "region": REGION,
+            "jobs_table": res.jobs_table,
+            "records_table": res.records_table,
+            "ingest_queue_url": res.ingest_queue_url,
+            "retry_queue_url": res.retry_queue_url,
+            "pid": os.getpid(),
+        }
+        o.state_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = o.state_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(self.state, indent=2) + "\n")
+        partial.replace(o.state_file)  # the state file appears only when everything is ready
+        return self.state
+
+    def _configure_environment(self, endpoint: str, res: resources.Resources) -> None:
+        o = self.options
+        os.environ.update({
+            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if o.verbose else "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "false" if o.verbose else "true",
+            names.ENV_RETRY_DELAY_SECONDS: str(o.retry_delay_seconds),
+            # Keep a third of a short emulated timeout for the hand-off, at most the deployed 30 s.
+            names.ENV_TIME_MARGIN_SECONDS: str(min(30.0, o.lambda_timeout / 3)),
+            **res.environment(),
+        })  # fmt: skip
+        os.environ.pop("AWS_PROFILE", None)
+
+    def _start_functions(self, sqs: Any, res: resources.Resources) -> None:
+        # Imported only now: the handlers read their configuration from the environment set above.
+        from lambdas.api.handler import handler as api_handler
+        from lambdas.ingest.handler import handler as ingest_handler
+        from lambdas.retry.handler import handler as retry_handler
+        from shared.adapters import clients as handler_clients
+        from shared.adapters.faults import KinesisFaults
+
+        o = self.options
+        if o.faults:
+            faults = KinesisFaults(
+                throttle=o.faults.get("kinesis-throttle", 0.0),
+                internal=o.faults.get("kinesis-internal", 0.0),
+            )
+            faults.install(handler_clients.client("kinesis"))
+
+        def arn(url: str) -> str:
+            return str(
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                    "QueueArn"
+                ]
+            )
+
+        self._pollers = [
+            QueuePoller(sqs, res.ingest_queue_url, arn(res.ingest_queue_url), ingest_handler, "ingest", o.lambda_timeout),
+            QueuePoller(sqs, res.retry_queue_url, arn(res.retry_queue_url), retry_handler, "retry", min(o.lambda_timeout, 300)),
+        ]  # fmt: skip
+        for poller in self._pollers:
+            poller.start()
+        self._api = ApiServer(api_handler, o.api_port, o.host)
+        self._api.start()
+
+    def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
+        for poller in self._pollers:
+            poller.join(timeout=5)
+        if self._api:
+            self._api.stop()
+        if self._server:
+            self._server.stop()
+        state_file = self.options.state_file
+        try:
+            if json.loads(state_file.read_text()).get("pid") == os.getpid():
+                state_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+    def wait(self, stop: threading.Event) -> None:
+        while not stop.wait(0.5):
+            pass

@@ -1,0 +1,79 @@
+"""The whole service through the local stack, driven as a user would: boto3, the HTTP API, the client."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from tests.e2e.conftest import start_local
+
+
+def events(n: int, start: int = 0) -> bytes:
+    return b"".join(
+        json.dumps({"i": i, "user": {"id": f"u{i % 7}"}}).encode() + b"\n"
+        for i in range(start, start + n)
+    )
+
+
+def test_an_upload_lands_in_the_stream_exactly(local):
+    # GIVEN the local stack, WHEN a file is dropped under the incoming prefix with plain boto3
+    data = events(1500)
+    local.s3.put_object(
+        Bucket=local.state["bucket"], Key=local.state["incoming_prefix"] + "a.jsonl", Body=data
+    )
+    # THEN the job completes and the stream holds exactly the file's records
+    job = local.wait_for_job()
+    assert (job["status"], job["counts"]["sent"]) == ("completed", 1500)
+    assert Counter(local.stream()) == Counter(data.splitlines())
+    assert local.state["incoming_prefix"] == "incoming/" and local.state["api_url"].startswith(
+        "http://127.0.0.1:"
+    )
+
+
+def test_the_client_follows_a_job_and_lists_its_rejections(local, tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(events(20) + b"not json\n" + events(5, start=20))
+    sent = local.cli("send", str(path), "--follow", "--json")
+    assert sent.returncode == 0, sent.stderr
+    job = json.loads(sent.stdout)
+    assert job["status"] == "completed_with_errors"
+    assert job["counts"] == {"records": 26, "sent": 25, "failed": 0, "rejected": 1, "dead": 0}
+    failures = local.cli("failures", job["job_id"], "--json")
+    [record] = json.loads(failures.stdout)["records"]
+    assert (record["seq"], record["line"], record["status"]) == (20, 21, "rejected")
+    status = json.loads(local.cli("status", job["job_id"], "--json").stdout)
+    assert status["job_id"] == job["job_id"] and status["progress"] == 1.0
+
+
+@pytest.fixture
+def throttled(tmp_path):
+    yield from start_local(tmp_path, "--fault", "kinesis-throttle=0.3", "--retry-delay", "1")
+
+
+def test_with_throttling_every_record_arrives_and_the_counts_add_up(throttled):
+    data = events(3000)
+    throttled.s3.put_object(Bucket=throttled.state["bucket"], Key="incoming/t.jsonl", Body=data)
+    job = throttled.wait_for_job(timeout=180, done=("completed", "completed_with_errors"))
+    c = job["counts"]
+    assert (job["status"], c["records"], c["sent"]) == ("completed", 3000, 3000)
+    assert c["records"] == c["sent"] + c["failed"] + c["rejected"] + c["dead"]
+    landed = Counter(throttled.stream())
+    assert set(landed) == set(data.splitlines())
+
+
+@pytest.fixture
+def short_lived(tmp_path):
+    yield from start_local(tmp_path, "--lambda-timeout", "2")
+
+
+def test_a_long_file_continues_across_short_invocations_without_duplicates(short_lived):
+    data = events(40000)
+    short_lived.s3.put_object(
+        Bucket=short_lived.state["bucket"], Key="incoming/long.jsonl", Body=data
+    )
+    job = short_lived.wait_for_job(timeout=300)
+    assert job["status"] == "completed" and job["continuations"] >= 1
+    landed = short_lived.stream()
+    assert len(landed) == len(set(landed)) == 40000 == job["counts"]["sent"]
