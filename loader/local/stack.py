@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,8 @@ class LocalStack:
             raise ValueError(
                 f"unknown fault {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}"
             )
+        for port in (o.aws_port, o.api_port):
+            _check_free(o.host, port)
         moto_patches.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
@@ -155,3 +158,11 @@ class LocalStack:
     def wait(self, stop: threading.Event) -> None:
         while not stop.wait(0.5):
             pass
+
+
+def _check_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(f"port {port} on {host} is in use; choose another with --aws-port / --api-port") from exc
