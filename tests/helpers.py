@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from shared.limits import KIB
 from shared.models import Cursor, Record, Rejection
@@ -15,27 +16,9 @@ def chunked(data: bytes, size: int) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
-def read(
-    data: bytes,
-    name: str = "data",
-    *,
-    fmt: str | None = None,
-    chunk: int = 1 << 20,
-    max_record: int = 1024 * KIB,
-    keep_value: bool = False,
-    cursor: Cursor | None = None,
-) -> list[Record | Rejection]:
-    return list(
-        stream(
-            data,
-            name,
-            fmt=fmt,
-            chunk=chunk,
-            max_record=max_record,
-            keep_value=keep_value,
-            cursor=cursor,
-        )
-    )
+def read(data: bytes, name: str = "data", **options: Any) -> list[Record | Rejection]:
+    """Every item of `data` read as `name` (options as for `stream`)."""
+    return list(stream(data, name, **options))
 
 
 def stream(

@@ -165,4 +165,6 @@ def _check_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise OSError(f"port {port} on {host} is in use; choose another with --aws-port / --api-port") from exc
+            raise OSError(
+                f"port {port} on {host} is in use; choose another with --aws-port / --api-port"
+            ) from exc

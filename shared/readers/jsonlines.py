@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import orjson
 
@@ -26,30 +26,42 @@ def invalid_utf8(
     return Rejection(seq, line, offset, reason, data, "InvalidUtf8")
 
 
-def read_json_lines(
-    chunks: Iterator[bytes], cursor: Cursor, hold: int, keep_value: bool
+def _line_records(
+    chunks: Iterator[bytes],
+    cursor: Cursor,
+    hold: int,
+    is_blank: Callable[[bytes], bool],
+    make: Callable[[int, int, int, bytes], Item],
 ) -> Iterator[Item]:
+    """One record per non-blank line; a line over `hold` is rejected without being read."""
     seq, line = cursor.seq, cursor.line
-    loads = orjson.loads
     for data, offset in iter_lines(chunks, hold, cursor.offset):
         if isinstance(data, Oversized):
             yield oversized_line(seq, line, offset, data.length, hold)
-            seq += 1
-            line += 1
-            continue
-        if data[-1:] == b"\r":
-            data = data[:-1]
-        if not data or data.isspace():
-            line += 1
-            continue
+        else:
+            if data[-1:] == b"\r":
+                data = data[:-1]
+            if is_blank(data):
+                line += 1
+                continue
+            yield make(seq, line, offset, data)
+        seq += 1
+        line += 1
+
+
+def read_json_lines(
+    chunks: Iterator[bytes], cursor: Cursor, hold: int, keep_value: bool
+) -> Iterator[Item]:
+    loads = orjson.loads
+
+    def make(seq: int, line: int, offset: int, data: bytes) -> Item:
         try:
             value = loads(data)
         except orjson.JSONDecodeError as exc:
-            yield _malformed(seq, line, offset, data, exc)
-        else:
-            yield Record(seq, line, offset, data, value if keep_value else None)
-        seq += 1
-        line += 1
+            return _malformed(seq, line, offset, data, exc)
+        return Record(seq, line, offset, data, value if keep_value else None)
+
+    return _line_records(chunks, cursor, hold, lambda data: not data or data.isspace(), make)
 
 
 def _malformed(seq: int, line: int, offset: int, data: bytes, exc: ValueError) -> Rejection:
@@ -61,23 +73,11 @@ def _malformed(seq: int, line: int, offset: int, data: bytes, exc: ValueError) -
 
 
 def read_text(chunks: Iterator[bytes], cursor: Cursor, hold: int) -> Iterator[Item]:
-    seq, line = cursor.seq, cursor.line
-    for data, offset in iter_lines(chunks, hold, cursor.offset):
-        if isinstance(data, Oversized):
-            yield oversized_line(seq, line, offset, data.length, hold)
-            seq += 1
-            line += 1
-            continue
-        if data[-1:] == b"\r":
-            data = data[:-1]
-        if not data:
-            line += 1
-            continue
+    def make(seq: int, line: int, offset: int, data: bytes) -> Item:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield invalid_utf8(seq, line, offset, data, exc)
-        else:
-            yield Record(seq, line, offset, data)
-        seq += 1
-        line += 1
+            return invalid_utf8(seq, line, offset, data, exc)
+        return Record(seq, line, offset, data)
+
+    return _line_records(chunks, cursor, hold, lambda data: not data, make)
