@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class LocalStack:
             _check_free(o.host, port)
         moto_patches.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # An invocation with nothing to count (S3's test event) is not worth a warning on the console.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._server = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
         self._server.start()
         endpoint = f"http://{o.host}:{o.aws_port}"
