@@ -8,48 +8,79 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from bench import ingest_bench, plan_bench
+from bench import compare_bench, cpu_bench, ingest_bench, plan_bench, shard_bench
 
 RESULTS = Path(__file__).with_name("results.json")
 GB = 1024**3
 
 
 def main() -> None:
-    size = int(float(os.environ.get("BENCH_PLAN_GB", "1")) * GB)
+    plan_size = int(float(os.environ.get("BENCH_PLAN_GB", "1")) * GB)
     ingest_size = int(float(os.environ.get("BENCH_INGEST_GB", "1")) * GB)
+    growth = tuple(
+        int(mb) << 20 for mb in os.environ.get("BENCH_GROWTH_MB", "16,64,256").split(",")
+    )
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="loader-bench-") as tmp:
         work = Path(tmp)
         tp = plan_bench.throughput(work)
-        rss = plan_bench.peak_rss_plan(work, size)
-        ingest = ingest_bench.run(work, ingest_size)
+        rss = plan_bench.peak_rss_plan(work, plan_size)
+        ingest = ingest_bench.run(work, ingest_size, baseline_sizes=growth)
+        compare = compare_bench.run(work)
+        cpu = cpu_bench.run(work)
+        shards = shard_bench.run()
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "plan_records_per_cpu_second_jsonl_200b": tp["records_per_cpu_second"],
-        "plan_throughput": tp,
-        "plan_peak_rss_mb_by_format": {fmt: r["peak_rss_mb"] for fmt, r in rss.items()},
-        "plan_1gb_runs": rss,
-        "plan_file_gb": size / GB,
-        "ingest_peak_rss_mb": ingest["peak_rss_mb"],
+        "throughput_ratio_vs_baseline": compare["throughput_ratio_vs_baseline"],
+        "peak_rss_mb_1gb": ingest["peak_rss_mb"],
+        "requests_over_lower_bound": compare["requests_over_lower_bound"],
         "ddb_writes_per_million_sent": ingest["ddb_writes_per_million_sent"],
-        "ingest_run": ingest,
+        "baseline_ddb_writes_per_million_sent": compare["baseline_ddb_writes_per_million_sent"],
+        "shard_utilization": shards["shard_utilization"],
+        "records_retried_fraction": shards["records_retried_fraction"],
+        "cpu_seconds_per_million": cpu["cpu_seconds_per_million"],
+        "lambda_cost_per_million_usd_512mb_arm64": cpu["lambda_cost_per_million_usd_512mb_arm64"],
+        "plan_records_per_cpu_second_jsonl_200b": tp["records_per_cpu_second"],
+        "plan_peak_rss_mb_by_format": {fmt: r["peak_rss_mb"] for fmt, r in rss.items()},
+        "details": {"plan_throughput": tp, "plan_runs": rss, "plan_file_gb": plan_size / GB, "ingest": ingest,
+                    "compare": compare, "cpu": cpu, "shards": shards["runs"]},
         "seconds": round(time.time() - started, 1),
-    }
+    }  # fmt: skip
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(
-        f"read + parse + key + pack, 200-byte JSON Lines: {tp['records_per_cpu_second']:,} records/CPU-s (goal >= 100,000)"
-    )
-    print(f"loader plan on {size / GB:g} GB files (goal: peak RSS < 150 MB):")
-    print(f"  {'format':<10}{'file MB':>10}{'peak RSS MB':>14}{'seconds':>10}")
-    for fmt, r in rss.items():
-        print(f"  {fmt:<10}{r['file_mb']:>10}{r['peak_rss_mb']:>14}{r['seconds']:>10}")
-    print(
-        f"ingest handler on a {ingest['object_mb']:,} MB object: peak RSS {ingest['peak_rss_mb']} MB (goal < 150), "
-        f"{ingest['records_sent']:,} records in {ingest['seconds']} s, "
-        f"{ingest['ddb_writes_per_million_sent']:,} DynamoDB writes per million records sent"
-    )
-    print(f"written to {RESULTS}")
+    _print(results)
+
+
+def _print(r: dict[str, Any]) -> None:
+    d = r["details"]
+    c = d["compare"]
+    rows = [
+        ("throughput vs baseline (20k records, moto)", f"{r['throughput_ratio_vs_baseline']}x "
+         f"({c['ours']['records_per_s']:,} vs {c['baseline']['records_per_s']:,} records/s)", ">= 50"),
+        ("ingest peak RSS, 1 GB object", f"{r['peak_rss_mb_1gb']} MB", "<= 150"),
+        ("PutRecords calls / lower bound", f"{r['requests_over_lower_bound']}", "1.0"),
+        ("DynamoDB writes per million sent", f"{r['ddb_writes_per_million_sent']:,} "
+         f"(baseline {r['baseline_ddb_writes_per_million_sent']:,})", "<= 2,000"),
+        ("shard utilization (uniform keys)", f"{r['shard_utilization']} (retried {r['records_retried_fraction']})", ">= 0.9"),
+        ("CPU-s per million records (null sink)", f"{r['cpu_seconds_per_million']} "
+         f"(${r['lambda_cost_per_million_usd_512mb_arm64']} at 512 MB arm64)", ""),
+        ("plan: records per CPU-second", f"{r['plan_records_per_cpu_second_jsonl_200b']:,}", ">= 100,000"),
+        ("plan peak RSS by format, 1 GB", ", ".join(f"{k} {v}" for k, v in r["plan_peak_rss_mb_by_format"].items()), "< 150"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, goal in rows:
+        print(f"{name:<{width}}  {value}" + (f"   (goal {goal})" if goal else ""))
+    print("memory growth, ours vs baseline (MB of RSS at MB of object):")
+    for ours, base in zip(d["ingest"]["growth"], d["ingest"]["baseline_growth"], strict=True):
+        print(
+            f"  {ours['object_mb']:>8} MB   ours {ours.get('peak_rss_mb', ours.get('error'))}   baseline {base.get('peak_rss_mb', base.get('error'))}"
+        )
+    print("shard simulator (virtual clock):")
+    for row in d["shards"]:
+        print(f"  {row['sender']:<6} {row['shards']:>2} shards {row['keys']:<8} utilization {row['shard_utilization']:<6} "
+              f"of achievable {row['of_achievable']:<6} retried {row['records_retried_fraction']:<8} lost {row['lost']}")  # fmt: skip
+    print(f"written to {RESULTS} in {r['seconds']} s")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ from loader import moto_patches
 REGION = "us-east-1"
 
 
-def run(workdir: Path, size_bytes: int, port: int = 5555) -> dict[str, Any]:
+def run(
+    workdir: Path, size_bytes: int, port: int = 5555, baseline_sizes: tuple[int, ...] = ()
+) -> dict[str, Any]:
     moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -70,6 +72,37 @@ def run(workdir: Path, size_bytes: int, port: int = 5555) -> dict[str, Any]:
         figures["ddb_writes_per_million_sent"] = (
             round(figures["ddb_writes"] * 1_000_000 / sent) if sent else None
         )
+        figures["growth"] = [_grow(workdir, s3, env, size, ours=True) for size in baseline_sizes]
+        figures["baseline_growth"] = [
+            _grow(workdir, s3, env, size, ours=False) for size in baseline_sizes
+        ]
         return figures
     finally:
         server.stop()
+
+
+def _grow(workdir: Path, s3: Any, env: dict[str, str], size: int, ours: bool) -> dict[str, Any]:
+    """Peak memory of ours or of the baseline on one object of `size` bytes."""
+    path = datagen.write_jsonl(workdir / f"grow-{size}.jsonl", size)
+    key = names.INCOMING_PREFIX + path.name
+    s3.upload_file(str(path), "bench", key)
+    head = s3.head_object(Bucket="bench", Key=key)
+    path.unlink()
+    if ours:
+        note = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "bench"}, "object": {
+            "key": key, "size": head["ContentLength"], "eTag": head["ETag"], "versionId": head.get("VersionId")}}}]}  # fmt: skip
+        proc = subprocess.run([sys.executable, "-m", "bench.ingest_child"], input=json.dumps(note), env=env,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+    else:
+        proc = subprocess.run([sys.executable, "-m", "bench.baseline_child", "bench", key], env=env,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+    if proc.returncode != 0:
+        return {
+            "object_mb": round(head["ContentLength"] / 2**20, 1),
+            "error": proc.stderr.strip().splitlines()[-1:],
+        }
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "object_mb": round(head["ContentLength"] / 2**20, 1),
+        "peak_rss_mb": figures["peak_rss_mb"],
+    }

@@ -171,9 +171,11 @@ def test_fatal_error_stops_send_all():
     assert len(stream.calls) == 3
 
 
-def test_rate_halves_on_throttle_once_per_cooldown_and_grows_gently():
+def test_rate_backs_off_multiplicatively_once_per_cooldown_and_grows_gently():
     clock = Clock()
-    rate = AdaptiveRate(clock=clock, sleep=clock.sleep, min_rate=10, increase=0.05, cooldown_s=1.0)
+    rate = AdaptiveRate(
+        clock=clock, sleep=clock.sleep, min_rate=10, decrease=0.5, increase=0.05, cooldown_s=1.0
+    )
     for _ in range(4):
         rate.acquire(250)
         clock.now += 0.25
