@@ -1,4 +1,4 @@
-"""The `loader` command. `plan` is a dry run with no AWS; the client commands come with the local stack."""
+"""The `loader` command: `plan` (a dry run, no AWS), `local` (the whole service on this machine) and the client."""
 
 from __future__ import annotations
 
