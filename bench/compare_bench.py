@@ -13,6 +13,7 @@ from moto import mock_aws
 from bench import baseline, datagen
 from infra import schema
 from loader import moto_patches
+from shared.adapters import clients
 from shared.adapters.jobs_table import JobsTable
 from shared.adapters.kinesis import KinesisStream, clear_limits_cache
 from shared.adapters.objects import Objects
@@ -81,18 +82,24 @@ def run(workdir: Path, records: int = 20_000) -> dict[str, Any]:
             ddb.get_item(TableName=table, Key={"job_id": {"S": "warm-up"}})
         kinesis.describe_stream_summary(StreamName="ours-stream")
         s3.head_object(Bucket="bench", Key="incoming/compare.jsonl")
-        ddb_counter, kinesis_counter = _Counter(ddb), _Counter(kinesis)
+        ddb_counter = _Counter(ddb)
 
         config = LoaderConfig(bucket="bench", stream="ours-stream", jobs_table="ours-jobs",
                               records_table="ours-records", retry_queue_url=queue, ingest_queue_url=queue)  # fmt: skip
+        # Each side with its own client settings (ours: the production ones), on the same moto backend.
+        our_kinesis = boto3.client(
+            "kinesis", region_name=REGION, config=clients.config_for("kinesis")
+        )
+        our_kinesis.describe_stream_summary(StreamName="ours-stream")
+        our_counter = _Counter(our_kinesis)
         ports = IngestPorts(JobsTable(ddb, "ours-jobs"), RecordsTable(ddb, "ours-records"), Objects(s3),
-                            KinesisStream(kinesis, "ours-stream"), Queue(sqs, queue), Queue(sqs, queue))  # fmt: skip
+                            KinesisStream(our_kinesis, "ours-stream"), Queue(sqs, queue), Queue(sqs, queue))  # fmt: skip
         start = time.perf_counter()
         report = IngestService(config, ports).handle(
             ObjectRef("bench", "incoming/compare.jsonl", version), _Context()
         )
         ours_s = time.perf_counter() - start
-        ours_writes, ours_calls = ddb_counter.writes, kinesis_counter.put_records
+        ours_writes, ours_calls = ddb_counter.writes, our_counter.put_records
 
         start = time.perf_counter()
         base = baseline.ingest(s3, ddb, kinesis, bucket="bench", key="incoming/compare.jsonl", stream="base-stream",

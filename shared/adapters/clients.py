@@ -13,6 +13,13 @@ _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
 # Standard retry mode: botocore retries throttles and 5xx with backoff before we see them.
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+# PutRecords requests are built by the packer, which already holds them to Kinesis's limits; botocore's
+# client-side validation of every entry is a quarter of the client's CPU per request, for nothing.
+_KINESIS_CONFIG = _CONFIG.merge(Config(parameter_validation=False))
+
+
+def config_for(service: str) -> Config:
+    return _KINESIS_CONFIG if service == "kinesis" else _CONFIG
 
 
 def client(service: str) -> Any:
@@ -20,7 +27,7 @@ def client(service: str) -> Any:
     key = (service, os.environ.get("AWS_ENDPOINT_URL"))
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.session.Session().client(service, config=_CONFIG)
+            _clients[key] = boto3.session.Session().client(service, config=config_for(service))
         return _clients[key]
 
 
