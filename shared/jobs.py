@@ -17,7 +17,6 @@ JOB_ID_PATTERN = re.compile(r"^[a-z2-7]{24}$")
 QUEUED, RUNNING, RETRYING = "queued", "running", "retrying"
 COMPLETED, COMPLETED_WITH_ERRORS, FAILED = "completed", "completed_with_errors", "failed"
 FINISHED = frozenset({COMPLETED, COMPLETED_WITH_ERRORS, FAILED})
-JOB_STATUSES = (QUEUED, RUNNING, RETRYING, COMPLETED, COMPLETED_WITH_ERRORS, FAILED)
 
 # Record statuses
 SENT, REC_FAILED, REJECTED, DEAD = "sent", "failed", "rejected", "dead"
@@ -52,9 +51,6 @@ class Counts:
             "records": self.records, "sent": self.sent, "failed": self.failed,
             "rejected": self.rejected, "dead": self.dead,
         }  # fmt: skip
-
-    def __bool__(self) -> bool:
-        return any(self.as_dict().values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,10 +69,6 @@ class Packer:
         full, self._batch, self._bytes = self._batch or None, [], 0
         return full
 
-    @property
-    def pending(self) -> int:
-        return len(self._batch)
-
 
 def pack(entries: Iterable[Entry], limits: KinesisLimits) -> Iterator[list[Entry]]:
     packer = Packer(limits)

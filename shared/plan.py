@@ -10,7 +10,7 @@ from shared.errors import ConfigError
 from shared.jobs import job_id_for
 from shared.limits import KinesisLimits
 from shared.models import Entry, Rejection
-from shared.packing import Packer, to_entries
+from shared.packing import pack, to_entries
 from shared.partition_keys import KeyFunction, field_key, record_id_key
 from shared.readers import ReadOptions, RecordStream, open_records
 from shared.readers.detect import TEXT
@@ -68,7 +68,7 @@ class FilePlan:
             format=self.stream.format, compression=self.stream.compression, limits=limits
         )
         try:
-            for request in self._requests(summary, on_reject):
+            for request in pack(self._entries(summary, on_reject), limits):
                 summary.requests += 1
                 size = sum(e.size for e in request)
                 summary.largest_request_bytes = max(summary.largest_request_bytes, size)
@@ -78,10 +78,10 @@ class FilePlan:
             self._file.close()
         return summary
 
-    def _requests(
+    def _entries(
         self, summary: PlanSummary, on_reject: Callable[[Rejection], None]
-    ) -> Iterator[list[Entry]]:
-        packer = Packer(self.limits)
+    ) -> Iterator[Entry]:
+        """The accepted entries, counting everything read on the way."""
         for item in to_entries(self.stream, self._key, self.limits):
             summary.records += 1
             if isinstance(item, Rejection):
@@ -90,12 +90,4 @@ class FilePlan:
                 continue
             summary.accepted += 1
             summary.bytes += item.size
-            full = packer.add(item)
-            if full:
-                yield full
-        last = packer.flush()
-        if last:
-            yield last
-
-    def close(self) -> None:
-        self._file.close()
+            yield item

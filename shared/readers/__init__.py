@@ -101,14 +101,7 @@ def _reader(
         items = read_csv(body, cursor, hold, state["delimiter"], state)
     elif fmt == JSON:
         # Pretty-printed elements shrink when compacted: hold twice the record size before giving up.
-        reader = JsonArrayReader(
-            body,
-            Cursor(cursor.offset, cursor.seq, cursor.line, state),
-            2 * hold,
-            options.keep_value,
-        )
-        reader.state = state
-        items = iter(reader)
+        items = iter(JsonArrayReader(body, cursor, 2 * hold, options.keep_value, state))
     else:
         raise InputFileError(f"no reader for format {fmt!r}")
     return RecordStream(items, fmt, compression, state)

@@ -98,7 +98,15 @@ class _Scan:
 
 
 class JsonArrayReader:
-    def __init__(self, chunks: Iterator[bytes], cursor: Cursor, hold: int, keep_value: bool):
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        cursor: Cursor,
+        hold: int,
+        keep_value: bool,
+        state: dict[str, Any],
+    ) -> None:
+        """`state` carries the resume position in and out (the stream's state dict, shared)."""
         self._chunks = chunks
         self._hold = hold
         self._keep_value = keep_value
@@ -110,7 +118,7 @@ class JsonArrayReader:
         self._eof = False
         self._line = cursor.line  # line number at _buf[_line_pos]
         self._line_pos = 0
-        self.state: dict[str, Any] = dict(cursor.state)
+        self.state = state
 
     # -- buffer ---------------------------------------------------------------
     def _fill(self, ahead: int) -> None:

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from shared.adapters.jobs_table import JobsTable, RetryLease, now_iso
 from shared.adapters.objects import Objects
@@ -39,10 +39,6 @@ ATTEMPTS_PER_ROUND = 3
 BUSY_DELAY_SECONDS = 30
 
 
-class Clock(Protocol):
-    def __call__(self) -> float: ...
-
-
 @dataclass(slots=True)
 class RetryPorts:
     jobs: JobsTable
@@ -71,7 +67,7 @@ class RetryService:
         config: LoaderConfig,
         ports: RetryPorts,
         *,
-        clock: Clock = time.time,
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
