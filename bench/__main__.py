@@ -34,6 +34,7 @@ def main() -> None:
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "throughput_ratio_vs_baseline": compare["throughput_ratio_vs_baseline"],
+        "throughput_ratio_vs_baseline_in_process": compare["throughput_ratio_vs_baseline_in_process"],
         "peak_rss_mb_1gb": ingest["peak_rss_mb"],
         "requests_over_lower_bound": compare["requests_over_lower_bound"],
         "ddb_writes_per_million_sent": ingest["ddb_writes_per_million_sent"],
@@ -54,10 +55,12 @@ def main() -> None:
 
 def _print(r: dict[str, Any]) -> None:
     d = r["details"]
-    c = d["compare"]
+    server, local = d["compare"]["server"], d["compare"]["in_process"]
     rows = [
-        ("throughput vs baseline (20k records, moto)", f"{r['throughput_ratio_vs_baseline']}x "
-         f"({c['ours']['records_per_s']:,} vs {c['baseline']['records_per_s']:,} records/s)", ">= 50"),
+        ("throughput vs baseline (20k records, moto server)", f"{r['throughput_ratio_vs_baseline']}x "
+         f"({server['ours']['records_per_s']:,} vs {server['baseline']['records_per_s']:,} records/s)", ">= 50"),
+        ("  the same, moto in-process", f"{r['throughput_ratio_vs_baseline_in_process']}x "
+         f"({local['ours']['records_per_s']:,} vs {local['baseline']['records_per_s']:,} records/s)", ""),
         ("ingest peak RSS, 1 GB object", f"{r['peak_rss_mb_1gb']} MB", "<= 150"),
         ("PutRecords calls / lower bound", f"{r['requests_over_lower_bound']}", "1.0"),
         ("DynamoDB writes per million sent", f"{r['ddb_writes_per_million_sent']:,} "

@@ -45,6 +45,16 @@ def write_jsonl(path: Path, target_bytes: int, seed: int = 1, size: int = 200) -
     return path
 
 
+def write_jsonl_records(path: Path, records: int, seed: int = 1, size: int = 200) -> Path:
+    """Exactly `records` JSON Lines events."""
+    rng = random.Random(seed)
+    with path.open("wb") as out:
+        for start in range(0, records, BLOCK_RECORDS):
+            block = (event(rng, i, size) for i in range(start, min(records, start + BLOCK_RECORDS)))
+            out.write(b"\n".join(map(orjson.dumps, block)) + b"\n")
+    return path
+
+
 def write_json_array(path: Path, target_bytes: int, seed: int = 1, size: int = 200) -> Path:
     with path.open("wb") as out:
         out.write(b"[\n")
