@@ -42,6 +42,7 @@ def main() -> None:
         "shard_utilization": shards["shard_utilization"],
         "records_retried_fraction": shards["records_retried_fraction"],
         "cpu_seconds_per_million": cpu["cpu_seconds_per_million"],
+        "client_cpu_seconds_per_million_end_to_end": compare["client_cpu_seconds_per_million"],
         "lambda_cost_per_million_usd_512mb_arm64": cpu["lambda_cost_per_million_usd_512mb_arm64"],
         "plan_records_per_cpu_second_jsonl_200b": tp["records_per_cpu_second"],
         "plan_peak_rss_mb_by_format": {fmt: r["peak_rss_mb"] for fmt, r in rss.items()},
@@ -68,6 +69,8 @@ def _print(r: dict[str, Any]) -> None:
         ("shard utilization (uniform keys)", f"{r['shard_utilization']} (retried {r['records_retried_fraction']})", ">= 0.9"),
         ("CPU-s per million records (null sink)", f"{r['cpu_seconds_per_million']} "
          f"(${r['lambda_cost_per_million_usd_512mb_arm64']} at 512 MB arm64)", ""),
+        ("CPU-s per million records, whole ingest client (moto server)",
+         f"{r['client_cpu_seconds_per_million_end_to_end']}", ""),
         ("plan: records per CPU-second", f"{r['plan_records_per_cpu_second_jsonl_200b']:,}", ">= 100,000"),
         ("plan peak RSS by format, 1 GB", ", ".join(f"{k} {v}" for k, v in r["plan_peak_rss_mb_by_format"].items()), "< 150"),
     ]  # fmt: skip

@@ -9,12 +9,15 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from shared.adapters import put_records_codec
+
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
 # Standard retry mode: botocore retries throttles and 5xx with backoff before we see them.
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 # PutRecords requests are built by the packer, which already holds them to Kinesis's limits; botocore's
-# client-side validation of every entry is a quarter of the client's CPU per request, for nothing.
+# client-side validation of every entry is a quarter of the client's CPU per request, for nothing
+# (and the lean PutRecords codec, which skips botocore's per-entry serialization too, needs it off).
 _KINESIS_CONFIG = _CONFIG.merge(Config(parameter_validation=False))
 
 
@@ -22,12 +25,22 @@ def config_for(service: str) -> Config:
     return _KINESIS_CONFIG if service == "kinesis" else _CONFIG
 
 
+def new_client(service: str, session: Any = None, **kwargs: Any) -> Any:
+    """A new client with the loader's settings (and, for Kinesis, the lean PutRecords codec)."""
+    made = (session or boto3.session.Session()).client(
+        service, config=config_for(service), **kwargs
+    )
+    if service == "kinesis":
+        put_records_codec.install(made)
+    return made
+
+
 def client(service: str) -> Any:
     """A cached client; AWS_ENDPOINT_URL (the local stack) is honoured by botocore itself."""
     key = (service, os.environ.get("AWS_ENDPOINT_URL"))
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.session.Session().client(service, config=config_for(service))
+            _clients[key] = new_client(service)
         return _clients[key]
 
 

@@ -1,8 +1,8 @@
-import boto3
 import pytest
 from moto import mock_aws
 
 from loader import moto_patches
+from shared.adapters import clients
 from shared.adapters.kinesis import clear_limits_cache
 
 REGION = "us-east-1"
@@ -24,7 +24,8 @@ def aws(monkeypatch):
 
 @pytest.fixture
 def kinesis(aws):
-    return boto3.client("kinesis", region_name=REGION)
+    # The production client settings, so the lean PutRecords codec is on the wire here as on AWS.
+    return clients.new_client("kinesis", region_name=REGION)
 
 
 @pytest.fixture
