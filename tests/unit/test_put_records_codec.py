@@ -4,7 +4,7 @@ import json
 
 import boto3
 import pytest
-from botocore import serialize
+from botocore import parsers, serialize
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
@@ -127,4 +127,18 @@ def test_with_the_codec_botocore_walks_no_entry(monkeypatch, codec, walked):
     monkeypatch.setattr(serialize.JSONSerializer, "_serialize_type_list", counting)
     wire = Wire(monkeypatch, codec=codec)
     wire.client.put_records(**PARAMS)
+    assert sum(counted) == walked
+
+
+@pytest.mark.parametrize(("codec", "walked"), [(True, 0), (False, 2)])
+def test_with_the_codec_botocore_parses_no_result_entry(monkeypatch, codec, walked):
+    counted = []
+    walk = parsers.BaseJSONParser._handle_list
+
+    def counting(self, shape, value):
+        counted.append(len(value))
+        return walk(self, shape, value)
+
+    monkeypatch.setattr(parsers.BaseJSONParser, "_handle_list", counting)
+    Wire(monkeypatch, codec=codec).client.put_records(**PARAMS)
     assert sum(counted) == walked
