@@ -94,8 +94,11 @@ class JobsApi:
 
     @staticmethod
     def job_id(raw: str) -> str:
+        # No job has an id of another shape, so it is a job not found (404), as any other unknown id.
         if not JOB_ID_PATTERN.match(raw):
-            raise BadRequestError("a job id is 24 characters of a-z and 2-7", "InvalidJobId")
+            raise NotFoundError(
+                f"no job {raw[:64]!r}: a job id is 24 characters of a-z and 2-7", "JobNotFound"
+            )
         return raw
 
     def _job(self, raw: str) -> Job:

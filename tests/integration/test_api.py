@@ -136,7 +136,8 @@ def test_retry_with_nothing_to_retry_is_a_409(stack):
 @pytest.mark.parametrize(
     ("method", "path", "query", "body", "status", "code"),
     [
-        ("GET", "/jobs/not-a-job", None, None, 400, "InvalidJobId"),
+        ("GET", "/jobs/not-a-job", None, None, 404, "JobNotFound"),
+        ("POST", "/jobs/not-a-job/retry", None, None, 404, "JobNotFound"),
         ("GET", "/jobs/aaaaaaaaaaaaaaaaaaaaaaaa", None, None, 404, "JobNotFound"),
         ("GET", "/jobs", {"limit": "0"}, None, 400, "InvalidLimit"),
         ("GET", "/jobs", {"limit": "101"}, None, 400, "InvalidLimit"),
