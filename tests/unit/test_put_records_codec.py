@@ -31,22 +31,27 @@ class _Raw:
 class Wire:
     """A Kinesis client whose requests are caught before they leave, answered with a canned body."""
 
-    def __init__(self, monkeypatch, codec: bool, status: int = 200, answer: dict | None = None):
+    def __init__(self, monkeypatch, codec: bool, status: int = 200, answer: dict | None = None,
+                 statuses: list[int] | None = None):  # fmt: skip
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             monkeypatch.setenv(name, "testing")
+        retries = {"mode": "standard", "max_attempts": 3}
         self.client = boto3.client(
-            "kinesis", region_name="us-east-1", config=Config(parameter_validation=False)
-        )
+            "kinesis", region_name="us-east-1",
+            config=Config(parameter_validation=False, retries=retries),
+        )  # fmt: skip
         if codec:
             put_records_codec.install(self.client)
         self.bodies: list[bytes] = []
         self._answer = json.dumps(answer if answer is not None else RESPONSE).encode()
-        self._status = status
+        self._statuses = list(statuses or [status])
         self.client.meta.events.register("before-send.kinesis.PutRecords", self._send)
 
     def _send(self, request, **_):
         self.bodies.append(request.body)
-        return AWSResponse(request.url, self._status, {}, _Raw(self._answer))
+        status = self._statuses.pop(0) if len(self._statuses) > 1 else self._statuses[0]
+        body = b'{"__type": "InternalFailure"}' if status == 500 else self._answer
+        return AWSResponse(request.url, status, {}, _Raw(body))
 
 
 def botocore_body(params: dict) -> dict:
@@ -79,6 +84,15 @@ def test_the_parsed_response_is_the_one_botocore_would_give(monkeypatch):
     for parsed in (ours, theirs):
         parsed.pop("ResponseMetadata")
     assert ours == theirs == RESPONSE
+
+
+def test_botocore_s_own_retry_resends_the_same_encoded_body(monkeypatch):
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda s: None)
+    wire = Wire(monkeypatch, codec=True, statuses=[500, 200])
+    parsed = wire.client.put_records(**PARAMS)
+    assert len(wire.bodies) == 2 and wire.bodies[0] == wire.bodies[1]
+    assert json.loads(wire.bodies[1]) == botocore_body(PARAMS)
+    assert parsed["Records"] == RESPONSE["Records"]
 
 
 def test_a_stream_arn_goes_on_the_wire_too(monkeypatch):
