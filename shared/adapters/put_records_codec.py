@@ -38,7 +38,9 @@ def install(client: Any) -> None:
     """Install the codec on a client that does not validate parameters (idempotent; no effect on a
     client whose model speaks another protocol)."""
     model = client.meta.service_model
-    if model.resolved_protocol != "json" or model.metadata.get("jsonVersion") != "1.1":
+    # botocore before 1.36 has no `resolved_protocol`; its Kinesis model names one protocol.
+    protocol = getattr(model, "resolved_protocol", None) or model.metadata.get("protocol")
+    if protocol != "json" or model.metadata.get("jsonVersion") != "1.1":
         return
     events = client.meta.events
     events.register_last(

@@ -156,3 +156,18 @@ def test_with_the_codec_botocore_parses_no_result_entry(monkeypatch, codec, walk
     monkeypatch.setattr(parsers.BaseJSONParser, "_handle_list", counting)
     Wire(monkeypatch, codec=codec).client.put_records(**PARAMS)
     assert sum(counted) == walked
+
+
+def test_a_client_whose_model_speaks_another_protocol_is_left_alone(monkeypatch):
+    wire = Wire(monkeypatch, codec=False)
+    monkeypatch.setitem(wire.client.meta.service_model.metadata, "jsonVersion", "1.0")
+    put_records_codec.install(wire.client)
+    counted = []
+    walk = serialize.JSONSerializer._serialize_type_list
+    monkeypatch.setattr(
+        serialize.JSONSerializer,
+        "_serialize_type_list",
+        lambda self, *a: counted.append(len(a[1])) or walk(self, *a),
+    )
+    wire.client.put_records(**PARAMS)
+    assert sum(counted) == 3
