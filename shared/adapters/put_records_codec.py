@@ -1,7 +1,7 @@
 """A lean wire codec for PutRecords, installed on a boto3 Kinesis client through botocore's event hooks.
 
-botocore serializes and parses every PutRecords entry by walking the service model, about 6 µs per
-entry each way together: for 200-byte records, more CPU than reading, parsing, keying and packing them.
+botocore serializes and parses every PutRecords entry by walking the service model: about 6 µs per
+entry for the two (measured here), more CPU than reading, parsing, keying and packing a 200-byte record.
 At 512 MB a Lambda function has under a third of a vCPU, so that walk bounds how fast one invocation can
 feed a stream. PutRecords is plain JSON (`awsJson1_1`): entries with a base64 `Data`, a `PartitionKey`
 and an optional `ExplicitHashKey`; results with `SequenceNumber`/`ShardId` or `ErrorCode`/`ErrorMessage`.
