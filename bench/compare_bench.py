@@ -23,6 +23,7 @@ from typing import Any
 from moto import mock_aws
 
 from bench import baseline, datagen
+from bench.ingest_child import Context
 from bench.moto_process import moto_process
 from infra import schema
 from loader import moto_patches
@@ -43,13 +44,6 @@ BUCKET, KEY = "bench", "incoming/compare.jsonl"
 OURS_RUNS = 3
 WRITES = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1}
 MakeClient = Callable[[str], Any]
-
-
-class _Context:
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
 
 
 class _Counter:
@@ -121,7 +115,7 @@ def _side_by_side(path: Path, make_client: MakeClient) -> dict[str, Any]:
     cpu_start = time.process_time()
     for version in versions:
         start = time.perf_counter()
-        report = IngestService(config, ports).handle(ObjectRef(BUCKET, KEY, version), _Context())
+        report = IngestService(config, ports).handle(ObjectRef(BUCKET, KEY, version), Context())
         runs.append((time.perf_counter() - start, report.totals.counts.sent, report.outcome))
     cpu_s = time.process_time() - cpu_start
     ours_writes, ours_calls = ddb_counter.writes, kinesis_counter.put_records

@@ -129,31 +129,33 @@ def test_an_error_response_is_still_raised_by_botocore(monkeypatch):
         wire.client.put_records(**PARAMS)
 
 
+def entries_walked(monkeypatch, cls, method: str, value_at: int) -> list[int]:
+    """Spy on one of botocore's list walks: the lengths of the lists it is handed, call by call."""
+    counted: list[int] = []
+    walk = getattr(cls, method)
+
+    def counting(self, *args):
+        counted.append(len(args[value_at]))
+        return walk(self, *args)
+
+    monkeypatch.setattr(cls, method, counting)
+    return counted
+
+
+def serialized(monkeypatch) -> list[int]:
+    return entries_walked(monkeypatch, serialize.JSONSerializer, "_serialize_type_list", 1)
+
+
 @pytest.mark.parametrize(("codec", "walked"), [(True, 0), (False, 3)])
 def test_with_the_codec_botocore_walks_no_entry(monkeypatch, codec, walked):
-    counted = []
-    walk = serialize.JSONSerializer._serialize_type_list
-
-    def counting(self, serialized, value, shape, key):
-        counted.append(len(value))
-        return walk(self, serialized, value, shape, key)
-
-    monkeypatch.setattr(serialize.JSONSerializer, "_serialize_type_list", counting)
-    wire = Wire(monkeypatch, codec=codec)
-    wire.client.put_records(**PARAMS)
+    counted = serialized(monkeypatch)
+    Wire(monkeypatch, codec=codec).client.put_records(**PARAMS)
     assert sum(counted) == walked
 
 
 @pytest.mark.parametrize(("codec", "walked"), [(True, 0), (False, 2)])
 def test_with_the_codec_botocore_parses_no_result_entry(monkeypatch, codec, walked):
-    counted = []
-    walk = parsers.BaseJSONParser._handle_list
-
-    def counting(self, shape, value):
-        counted.append(len(value))
-        return walk(self, shape, value)
-
-    monkeypatch.setattr(parsers.BaseJSONParser, "_handle_list", counting)
+    counted = entries_walked(monkeypatch, parsers.BaseJSONParser, "_handle_list", 1)
     Wire(monkeypatch, codec=codec).client.put_records(**PARAMS)
     assert sum(counted) == walked
 
@@ -162,12 +164,6 @@ def test_a_client_whose_model_speaks_another_protocol_is_left_alone(monkeypatch)
     wire = Wire(monkeypatch, codec=False)
     monkeypatch.setitem(wire.client.meta.service_model.metadata, "jsonVersion", "1.0")
     put_records_codec.install(wire.client)
-    counted = []
-    walk = serialize.JSONSerializer._serialize_type_list
-    monkeypatch.setattr(
-        serialize.JSONSerializer,
-        "_serialize_type_list",
-        lambda self, *a: counted.append(len(a[1])) or walk(self, *a),
-    )
+    counted = serialized(monkeypatch)
     wire.client.put_records(**PARAMS)
     assert sum(counted) == 3
