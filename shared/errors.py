@@ -21,6 +21,15 @@ class CorruptInputError(InputFileError):
     """A compressed stream is truncated or corrupt, or the file's structure is broken."""
 
 
+class RecordError(LoaderError):
+    """One record cannot be taken: it is rejected with this stable code and reason; reading goes on."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
 class StreamError(LoaderError):
     """A call to the stream failed as a whole."""
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from shared.errors import RecordError
 from shared.limits import KinesisLimits
 from shared.models import Entry, Record, Rejection
-from shared.partition_keys import KeyFunction, PartitionKeyError
+from shared.partition_keys import PARTITION_KEY, KeyFunction
 
 Item = Record | Rejection
 
@@ -27,9 +28,15 @@ def to_entries(
         record = item
         try:
             pk = key(record)
-        except PartitionKeyError as exc:
+        except RecordError as exc:
             yield Rejection(
-                record.seq, record.line, record.offset, str(exc), record.data, "PartitionKey"
+                record.seq, record.line, record.offset, exc.reason, record.data, exc.code
+            )
+            continue
+        except Exception as exc:  # the boundary: no key lookup stops the file
+            reason = f"the partition key could not be read: {type(exc).__name__}: {exc}"
+            yield Rejection(
+                record.seq, record.line, record.offset, reason, record.data, PARTITION_KEY
             )
             continue
         pk_bytes = len(pk) if pk.isascii() else len(pk.encode("utf-8"))

@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import InputFileError
+from shared.failures import classify
 from shared.models import Cursor, Record, Rejection
 from shared.readers.csvrows import read_csv, sniff_delimiter
 from shared.readers.detect import BOM, CSV, JSON, JSONL, TEXT, TSV, resolve_format
 from shared.readers.jsonarray import JsonArrayReader
 from shared.readers.jsonlines import read_json_lines, read_text
-from shared.readers.source import Peekable, compression_of, decompressed, skip_bytes
+from shared.readers.source import (
+    MAGIC_BYTES,
+    Peekable,
+    compression_of,
+    decompressed,
+    skip_bytes,
+)
 
 SNIFF_BYTES = 64 * 1024
 Item = Record | Rejection
@@ -42,6 +49,29 @@ class RecordStream:
         return self._items
 
 
+class ReaderError(InputFileError):
+    """A reader met something it did not expect: the file fails with what and where."""
+
+
+def _guarded(items: Iterator[Item], fmt: str) -> Iterator[Item]:
+    """The readers' boundary: records and rejections pass; a file error or an infrastructure error
+    (reading the object) passes as it is; any other exception fails the file with a clear message."""
+    last: Item | None = None
+    try:
+        for item in items:
+            last = item
+            yield item
+    except InputFileError:
+        raise
+    except Exception as exc:
+        if classify(exc).retriable:
+            raise
+        after = f" after line {last.line}" if last is not None else ""
+        raise ReaderError(
+            f"the {fmt} reader failed{after}: {type(exc).__name__}: {str(exc)[:300]}"
+        ) from exc
+
+
 def open_records(
     chunks: Iterator[bytes],
     name: str,
@@ -53,16 +83,30 @@ def open_records(
 
     To resume, pass the cursor of a checkpoint: its state names the format and compression. With
     `positioned`, `chunks` already start at the cursor's offset (a ranged read of a plain object);
-    otherwise the content is read from the start and skipped up to it.
+    otherwise the content is read from the start and skipped up to it. Whatever the bytes, only
+    records, rejections, `InputFileError` or an infrastructure error come out.
     """
-    cursor = cursor or Cursor()
+    try:
+        stream = _open(chunks, name, options, cursor or Cursor(), positioned)
+    except InputFileError:
+        raise
+    except Exception as exc:
+        if classify(exc).retriable:
+            raise
+        raise ReaderError(f"the file could not be opened: {type(exc).__name__}: {exc}") from exc
+    return stream
+
+
+def _open(
+    chunks: Iterator[bytes], name: str, options: ReadOptions, cursor: Cursor, positioned: bool
+) -> RecordStream:
     state: dict[str, Any] = dict(cursor.state)
     if positioned and cursor.offset:
         if state.get("compression"):
             raise InputFileError("a compressed object cannot be read from a byte offset")
         return _reader(chunks, state["format"], cursor, options, state, state.get("compression"))
     raw = Peekable(chunks)
-    compression = state.get("compression") or compression_of(raw.peek(4))
+    compression = state.get("compression") or compression_of(raw.peek(MAGIC_BYTES))
     content = Peekable(decompressed(iter(raw), compression))
     fmt = state.get("format") or resolve_format(options.format, name, content.peek(SNIFF_BYTES))
     state.update(format=fmt, compression=compression)
@@ -104,4 +148,4 @@ def _reader(
         items = iter(JsonArrayReader(body, cursor, 2 * hold, options.keep_value, state))
     else:
         raise InputFileError(f"no reader for format {fmt!r}")
-    return RecordStream(items, fmt, compression, state)
+    return RecordStream(_guarded(items, fmt), fmt, compression, state)

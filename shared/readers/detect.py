@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shared.errors import UnknownFormatError
+from shared.errors import RecordError, UnknownFormatError
+from shared.readers.jsonvalue import parse_json
 from shared.readers.source import strip_compression_suffix
 
 JSONL, JSON, CSV, TSV, TEXT = "jsonl", "json", "csv", "tsv", "text"
@@ -39,15 +40,44 @@ def format_from_name(name: str) -> str | None:
 def resolve_format(option: str | None, name: str, head: bytes) -> str:
     """The format to read with. `head` is the start of the decompressed content.
 
-    "json" means a JSON array, but a .json file whose content starts with "{" is read as JSON Lines,
-    which is how such files are usually written.
+    An explicit option is obeyed. Only a guess (from the name or the content) may look further: a
+    .json file of JSON objects one per line is read as JSON Lines, which is how such files are
+    usually written, while a pretty-printed document stays "json" and fails as not an array.
     """
-    fmt = normalize_format(option) if option else format_from_name(name)
+    if option:
+        return normalize_format(option)
+    fmt = format_from_name(name)
     if fmt is None:
         return sniff_format(head, name)
-    if fmt == JSON and _first_byte(head) == b"{":
+    if fmt == JSON and _first_byte(head) == b"{" and looks_like_json_lines(head):
         return JSONL
     return fmt
+
+
+def looks_like_json_lines(head: bytes, lines: int = 8) -> bool:
+    """Whether one of the first complete lines is a whole JSON object starting in column 0.
+
+    A pretty-printed document opens with a lone "{" and indents what it holds, so none of its lines
+    is one; a JSON Lines file has nothing but such lines.
+    """
+    complete = head.removeprefix(BOM).split(b"\n")
+    complete.pop()  # what follows the last newline may be cut by the sample's end
+    if not complete:
+        return True  # one line longer than the sample, or the whole file: nothing to tell it by
+    seen = 0
+    for line in complete:
+        if not line.strip():
+            continue
+        seen += 1
+        if line.startswith(b"{"):
+            try:
+                if isinstance(parse_json(line), dict):
+                    return True
+            except RecordError:
+                pass
+        if seen >= lines:
+            break
+    return False
 
 
 def _first_byte(head: bytes) -> bytes:
@@ -59,7 +89,7 @@ def sniff_format(head: bytes, name: str = "") -> str:
     if first == b"[":
         return JSON
     if first == b"{":
-        return JSONL
+        return JSONL if looks_like_json_lines(head) else JSON
     if b"\x00" in head:
         raise UnknownFormatError(f"cannot tell the format of {name or 'the object'}: it is binary")
     try:

@@ -8,16 +8,21 @@ held. Compaction removes only the whitespace outside strings, so numbers and esc
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
-from shared.errors import CorruptInputError, InputFileError
+from shared.errors import CorruptInputError, InputFileError, RecordError
 from shared.models import Cursor, Record, Rejection
-from shared.readers.jsonlines import invalid_utf8
+from shared.readers.jsonvalue import (
+    DECODER,
+    MAX_DEPTH,
+    NESTING_TOO_DEEP,
+    check_depth,
+    decode_utf8,
+    nesting_depth,
+    parse_json,
+)
 
 Item = Record | Rejection
 AT_ELEMENT = "element"  # resume state: the cursor's offset is the start of an element
@@ -29,13 +34,6 @@ _TOKEN = re.compile(rb'[][{}"]')
 _STRING_END = re.compile(rb'["\\]')
 _SCALAR_END = re.compile(rb"[,\] \t\r\n]")
 _COMMA, _CLOSE, _OPEN = ord(","), ord("]"), ord("[")
-
-
-def _not_json_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_not_json_constant)
 
 
 def compact(raw: bytes) -> bytes:
@@ -162,9 +160,7 @@ class JsonArrayReader:
             if c is None:
                 return
             if c != _OPEN:
-                raise InputFileError(
-                    f"not a JSON array: expected '[' at byte {self._base + self._pos}"
-                )
+                raise self._not_an_array(c)
             self._pos += 1
             if self._peek() == _CLOSE:
                 self._pos += 1
@@ -191,6 +187,13 @@ class JsonArrayReader:
                 line, offset = self._where(self._pos)
                 raise CorruptInputError(f"expected ',' or ']' at line {line}, byte {offset}")
 
+    def _not_an_array(self, first: int) -> InputFileError:
+        what = "a JSON object" if first == ord("{") else f"{bytes([first])!r} where '[' belongs"
+        return InputFileError(
+            f"not a JSON array: the file holds {what} at byte {self._at()}; format json reads "
+            "an array of records (for one JSON object per line, use format jsonl)"
+        )
+
     def _at(self) -> int:
         return self._base + self._pos
 
@@ -211,26 +214,36 @@ class JsonArrayReader:
         if self._text is None:
             self._text = self._buf.decode("latin-1")
         try:
-            end = _DECODER.raw_decode(self._text, start)[1]
+            end = DECODER.raw_decode(self._text, start)[1]
+        except RecursionError:
+            return self._bad_element(seq, line, offset, None)
         except ValueError as exc:
             return self._bad_element(seq, line, offset, exc)
         raw = self._buf[start:end]
         self._pos = end
         try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            return invalid_utf8(seq, line, offset, raw, bad)
-        data = compact(raw)
-        return Record(seq, line, offset, data, orjson.loads(data) if self._keep_value else None)
+            check_depth(raw)
+            decode_utf8(raw)
+            data = compact(raw)
+            value = parse_json(data) if self._keep_value else None
+        except RecordError as exc:
+            return Rejection(seq, line, offset, exc.reason, raw, exc.code)
+        return Record(seq, line, offset, data, value)
 
-    def _bad_element(self, seq: int, line: int, offset: int, exc: ValueError) -> Item:
+    def _bad_element(self, seq: int, line: int, offset: int, exc: ValueError | None) -> Item:
+        """An element the decoder refused (`exc`) or could not finish (None: too deep for it)."""
         start = self._pos
         scan = _Scan(self._buf[start])
         end = scan.run(self._buf, start)
         if end is not None:
             self._pos = end
+            raw = self._buf[start:end]
+            if exc is None:
+                depth = nesting_depth(raw)
+                reason = f"JSON nested {depth} levels deep; at most {MAX_DEPTH} allowed"
+                return Rejection(seq, line, offset, reason, raw, NESTING_TOO_DEEP)
             reason = f"malformed JSON: {getattr(exc, 'msg', exc)}"
-            return Rejection(seq, line, offset, reason, self._buf[start:end], "MalformedJson")
+            return Rejection(seq, line, offset, reason, raw, "MalformedJson")
         if self._eof:
             raise CorruptInputError(
                 f"the JSON array ends inside the element that starts at line {line}, byte {offset}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import orjson
-
+from shared.errors import RecordError
 from shared.models import Cursor, Record, Rejection
+from shared.readers.jsonvalue import decode_utf8, parse_json
 from shared.readers.lines import Oversized, iter_lines
 
 Item = Record | Rejection
@@ -17,13 +17,6 @@ def oversized_line(seq: int, line: int, offset: int, length: int, hold: int) -> 
         f"line is {length} bytes, over the {hold}-byte record limit; skipped without reading it"
     )
     return Rejection(seq, line, offset, reason, None, "Oversized")
-
-
-def invalid_utf8(
-    seq: int, line: int, offset: int, data: bytes, exc: UnicodeDecodeError
-) -> Rejection:
-    reason = f"invalid UTF-8 at byte {exc.start} of the record"
-    return Rejection(seq, line, offset, reason, data, "InvalidUtf8")
 
 
 def _line_records(
@@ -49,35 +42,30 @@ def _line_records(
         line += 1
 
 
+def _is_blank_json(data: bytes) -> bool:
+    """Empty, or only the whitespace JSON allows (a form feed is not blank: it is bad JSON)."""
+    return not data.strip(b" \t\r")
+
+
 def read_json_lines(
     chunks: Iterator[bytes], cursor: Cursor, hold: int, keep_value: bool
 ) -> Iterator[Item]:
-    loads = orjson.loads
-
     def make(seq: int, line: int, offset: int, data: bytes) -> Item:
         try:
-            value = loads(data)
-        except orjson.JSONDecodeError as exc:
-            return _malformed(seq, line, offset, data, exc)
+            value = parse_json(data)
+        except RecordError as exc:
+            return Rejection(seq, line, offset, exc.reason, data, exc.code)
         return Record(seq, line, offset, data, value if keep_value else None)
 
-    return _line_records(chunks, cursor, hold, lambda data: not data or data.isspace(), make)
-
-
-def _malformed(seq: int, line: int, offset: int, data: bytes, exc: ValueError) -> Rejection:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return invalid_utf8(seq, line, offset, data, bad)
-    return Rejection(seq, line, offset, f"malformed JSON: {exc}", data, "MalformedJson")
+    return _line_records(chunks, cursor, hold, _is_blank_json, make)
 
 
 def read_text(chunks: Iterator[bytes], cursor: Cursor, hold: int) -> Iterator[Item]:
     def make(seq: int, line: int, offset: int, data: bytes) -> Item:
         try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return invalid_utf8(seq, line, offset, data, exc)
+            decode_utf8(data)
+        except RecordError as exc:
+            return Rejection(seq, line, offset, exc.reason, data, exc.code)
         return Record(seq, line, offset, data)
 
     return _line_records(chunks, cursor, hold, lambda data: not data, make)

@@ -6,6 +6,7 @@ Everything downstream consumes `Iterator[bytes]`, so memory is bounded by the ch
 from __future__ import annotations
 
 import bz2
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Protocol
@@ -21,7 +22,7 @@ OUT_CHUNK = 1 << 20
 ZSTD_IN_STEP = 512
 
 GZIP, BZIP2, ZSTD = "gzip", "bzip2", "zstd"
-_MAGIC = ((b"\x1f\x8b", GZIP), (b"BZh", BZIP2), (b"\x28\xb5\x2f\xfd", ZSTD))
+MAGIC_BYTES = 10  # enough of the head to tell every compression
 _SUFFIXES = {".gz": GZIP, ".gzip": GZIP, ".bz2": BZIP2, ".zst": ZSTD, ".zstd": ZSTD}
 
 
@@ -44,11 +45,22 @@ def file_chunks(
         yield chunk
 
 
+_ZSTD_SKIPPABLE = re.compile(rb"[\x50-\x5f]\x2a\x4d\x18", re.S)
+_BZIP2_HEAD = re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)")  # a block or the end-of-stream marker
+
+
 def compression_of(head: bytes) -> str | None:
-    """The compression the first bytes announce, or None for plain data."""
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
+    """The compression the first bytes announce, or None for plain data.
+
+    A zstd file may open with a skippable frame (pzstd writes one); "BZh" must be followed by a
+    block size and a bzip2 block marker, so a text file that starts with "BZh" stays text.
+    """
+    if head.startswith(b"\x1f\x8b"):
+        return GZIP
+    if head.startswith(b"\x28\xb5\x2f\xfd") or _ZSTD_SKIPPABLE.match(head):
+        return ZSTD
+    if _BZIP2_HEAD.match(head):
+        return BZIP2
     return None
 
 

@@ -46,6 +46,31 @@ def test_binary_content_is_an_unknown_format():
 
 def test_option_wins_and_unknown_options_are_refused():
     assert resolve_format("ndjson", "a.csv", b"") == "jsonl"
-    assert resolve_format("json", "a", b'{"a":1}\n') == "jsonl"
+    assert resolve_format("json", "a.jsonl", b'{"a":1}\n') == "json"
     with pytest.raises(UnknownFormatError, match="unknown format 'xml'"):
         normalize_format("xml")
+
+
+PRETTY = b'{\n  "a": 1,\n  "b": {"c": [1,\n 2]}\n}\n'
+LINES = b'{"a": 1}\n{"a": 2}\n{"a": 3'
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "fmt"),
+    [
+        ("a.json", LINES, "jsonl"),
+        ("a.json", PRETTY, "json"),
+        ("a", LINES, "jsonl"),
+        ("a", PRETTY, "json"),
+        ("a.json", b'{"broken": \n{"a": 2}\n', "jsonl"),
+        ("a.json", b'{"a": 1}', "jsonl"),
+        ("a.json", b"  [1]", "json"),
+    ],
+)
+def test_only_a_guess_tells_json_lines_from_a_pretty_printed_document(name, head, fmt):
+    assert resolve_format(None, name, head) == fmt
+
+
+def test_an_explicit_format_is_obeyed_whatever_the_content():
+    assert resolve_format("json", "a.json", LINES) == "json"
+    assert resolve_format("jsonl", "a.json", PRETTY) == "jsonl"

@@ -1,11 +1,39 @@
+import json
+
+import orjson
 import pytest
 
 from shared.models import Record
 from shared.partition_keys import PartitionKeyError, field_key
+from shared.readers.jsonvalue import parse_json
 
 
 def key_of(value, path):
-    return field_key(path)(Record(0, 1, 0, b"", value))
+    return field_key(path)(Record(0, 1, 0, orjson.dumps(value), value))
+
+
+def key_from_text(text: bytes, path: str = "k") -> str:
+    return field_key(path)(Record(0, 1, 0, text, parse_json(text)))
+
+
+@pytest.mark.parametrize(
+    "number",
+    [b"12345678901234567890123", b"12345678901234567890124", b"1e400", b"1.50", b"-0", b"0",
+     b"-0.0", b"1E+2", b"7", b"-9223372036854775809", b"18446744073709551616"],
+)  # fmt: skip
+def test_a_number_key_is_the_text_the_file_holds(number):
+    assert key_from_text(b'{"k": ' + number + b', "x": [1.0]}') == number.decode()
+
+
+def test_integers_past_64_bits_stay_distinct_keys():
+    a = key_from_text(b'{"k": 12345678901234567890123}')
+    b = key_from_text(b'{"k": 12345678901234567890124}')
+    assert a != b and json.loads(a) + 1 == json.loads(b)
+
+
+def test_a_lone_surrogate_key_is_rejected_not_sent():
+    with pytest.raises(PartitionKeyError, match="lone surrogate"):
+        key_from_text(b'{"k": "\\ud800"}')
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import zstandard
 
 from shared.errors import CorruptInputError
 from shared.readers.source import (
+    MAGIC_BYTES,
     ByteCounter,
     Peekable,
     compression_of,
@@ -27,18 +28,41 @@ COMPRESS = {
 
 
 def inflate(data: bytes, chunk: int = 4096) -> bytes:
-    return b"".join(decompressed(chunked(data, chunk), compression_of(data[:4])))
+    return b"".join(decompressed(chunked(data, chunk), compression_of(data[:MAGIC_BYTES])))
 
 
 @pytest.mark.parametrize("codec", sorted(COMPRESS))
 def test_compression_is_detected_from_the_first_bytes_and_undone(codec):
     packed = COMPRESS[codec](PAYLOAD)
-    assert compression_of(packed[:4]) == codec
+    assert compression_of(packed[:MAGIC_BYTES]) == codec
     assert inflate(packed) == PAYLOAD
 
 
 def test_plain_data_has_no_compression():
     assert compression_of(b'{"a": 1}') is None
+    assert compression_of(b"BZhello, a text file\n") is None
+
+
+def skippable(payload: bytes, nibble: int = 0) -> bytes:
+    return (
+        (0x184D2A50 + nibble).to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_zstd_skippable_frames_are_skipped_wherever_they_are(chunk):
+    # GIVEN a file as pzstd writes it: a skippable frame before each frame, and one at the end
+    frame = zstandard.ZstdCompressor().compress
+    packed = skippable(b"\x04\x00\x00\x00") + frame(PAYLOAD[:5000]) + skippable(b"x" * 600, 15)
+    packed += frame(PAYLOAD[5000:]) + skippable(b"")
+    assert compression_of(packed[:MAGIC_BYTES]) == "zstd"
+    assert inflate(packed, chunk=chunk) == PAYLOAD
+
+
+def test_a_skippable_frame_cut_short_is_a_truncated_stream():
+    packed = skippable(b"abcdef")[:-2]
+    with pytest.raises(CorruptInputError, match="truncated"):
+        inflate(packed, chunk=3)
 
 
 @pytest.mark.parametrize("codec", sorted(COMPRESS))
