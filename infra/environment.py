@@ -17,6 +17,8 @@ def loader_environment(
         names.ENV_JOBS_TABLE: storage.jobs.table_name,
         names.ENV_RECORDS_TABLE: storage.records.table_name,
         names.ENV_RETRY_QUEUE_URL: retry_queue.queue_url,
+        # The queues' redrive limit (infra/pipeline.py): a message's last delivery fails its job.
+        names.ENV_MAX_RECEIVE_COUNT: str(names.MAX_RECEIVE_COUNT),
     }
     if ingest_queue is not None:
         env[names.ENV_INGEST_QUEUE_URL] = ingest_queue.queue_url

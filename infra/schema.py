@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shared import names
 
 S, N = "S", "N"
-MAX_RECEIVE_COUNT = 5  # deliveries before a queue's message moves to its dead-letter queue
+MAX_RECEIVE_COUNT = names.MAX_RECEIVE_COUNT
 
 
 @dataclass(frozen=True)

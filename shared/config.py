@@ -77,6 +77,7 @@ class LoaderConfig:
     max_retries: int = 5
     retry_max_delay_seconds: int = 3600
     token_key: str = ""
+    max_receive_count: int = names.MAX_RECEIVE_COUNT
     incoming_prefix: str = names.INCOMING_PREFIX
     spill_prefix: str = names.SPILL_PREFIX
 
@@ -119,7 +120,17 @@ class LoaderConfig:
                 env, names.ENV_RETRY_MAX_DELAY_SECONDS, _positive(int), 3600
             ),
             token_key=env.get(names.ENV_TOKEN_KEY, ""),
+            max_receive_count=_read(
+                env, names.ENV_MAX_RECEIVE_COUNT, _positive(int), names.MAX_RECEIVE_COUNT
+            ),
         )
+
+    def last_delivery(self, receive_count: int | str | None) -> bool:
+        """Whether a message received this many times will not be delivered again."""
+        try:
+            return int(receive_count or 0) >= self.max_receive_count
+        except ValueError:
+            return False
 
 
 @lru_cache(maxsize=1)

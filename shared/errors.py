@@ -30,6 +30,10 @@ class RecordError(LoaderError):
         self.reason = reason
 
 
+class PayloadMissingError(RecordError):
+    """A failed record's kept payload is gone: it cannot be resent."""
+
+
 class StreamError(LoaderError):
     """A call to the stream failed as a whole."""
 

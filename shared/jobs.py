@@ -89,6 +89,7 @@ class Job:
     hops: int = 0
     requests: int = 0
     error: str | None = None
+    error_code: str | None = None
     created_at: str = ""
     updated_at: str = ""
     finished_at: str | None = None

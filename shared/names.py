@@ -4,6 +4,7 @@ from __future__ import annotations
 
 INCOMING_PREFIX = "incoming/"
 SPILL_PREFIX = "ledger-payloads/"
+MAX_RECEIVE_COUNT = 5  # deliveries before a queue's message moves to its dead-letter queue
 
 JOBS_BY_KEY_INDEX = "jobs_by_key_index"  # source_key ("<bucket>/<key>") + created_at
 JOBS_BY_TIME_INDEX = (
@@ -35,3 +36,6 @@ ENV_DEFAULT_PARTITION_KEY_FIELD = "LOADER_DEFAULT_PARTITION_KEY_FIELD"
 ENV_MAX_RETRIES = "LOADER_MAX_RETRIES"
 ENV_RETRY_MAX_DELAY_SECONDS = "LOADER_RETRY_MAX_DELAY_SECONDS"
 ENV_TOKEN_KEY = "LOADER_TOKEN_KEY"
+ENV_MAX_RECEIVE_COUNT = (
+    "LOADER_MAX_RECEIVE_COUNT"  # the queues' redrive limit: a last delivery fails its job
+)

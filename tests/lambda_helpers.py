@@ -62,7 +62,8 @@ def s3_notification(bucket: str, key: str, *, version_id: str | None, etag: str 
     }
 
 
-def sqs_event(*bodies: dict[str, Any] | str) -> dict[str, Any]:
+def sqs_event(*bodies: dict[str, Any] | str, receive_count: int = 1) -> dict[str, Any]:
+    """An SQS batch event; `receive_count` says how many times its messages have been received."""
     records = []
     for body in bodies:
         n = next(_ids)
@@ -70,7 +71,7 @@ def sqs_event(*bodies: dict[str, Any] | str) -> dict[str, Any]:
             "messageId": f"m-{n}",
             "receiptHandle": f"r-{n}",
             "body": body if isinstance(body, str) else json.dumps(body),
-            "attributes": {"ApproximateReceiveCount": "1"},
+            "attributes": {"ApproximateReceiveCount": str(receive_count)},
             "messageAttributes": {},
             "md5OfBody": "",
             "eventSource": "aws:sqs",

@@ -34,8 +34,10 @@ def _emit(report: Report) -> None:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    service = ingest_service()
+    final = service.config.last_delivery(record.attributes.approximate_receive_count)
     for message in parse_message(record.body):
-        report = ingest_service().handle(message, lambda_context)
+        report = service.handle(message, lambda_context, final)
         logger.info(
             "message handled",
             extra={"outcome": report.outcome, "counts": report.totals.counts.as_dict()},

@@ -23,7 +23,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    report = retry_service().handle(parse_retry(record.body), lambda_context)
+    service = retry_service()
+    final = service.config.last_delivery(record.attributes.approximate_receive_count)
+    report = service.handle(parse_retry(record.body), lambda_context, final)
     logger.info("retry handled", extra={"outcome": report.outcome, "notes": report.notes})
     metrics.add_metric(name="RecordsRecovered", unit=MetricUnit.Count, value=report.recovered)
     metrics.add_metric(name="RecordsStillFailed", unit=MetricUnit.Count, value=report.failed)

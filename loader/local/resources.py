@@ -37,6 +37,7 @@ class Resources:
             names.ENV_BUCKET: self.bucket, names.ENV_STREAM: self.stream,
             names.ENV_JOBS_TABLE: self.jobs_table, names.ENV_RECORDS_TABLE: self.records_table,
             names.ENV_INGEST_QUEUE_URL: self.ingest_queue_url, names.ENV_RETRY_QUEUE_URL: self.retry_queue_url,
+            names.ENV_MAX_RECEIVE_COUNT: str(MAX_RECEIVE_COUNT),
         }  # fmt: skip
 
 

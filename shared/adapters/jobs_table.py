@@ -17,7 +17,7 @@ from shared.errors import (
     LeaseLostError,
     LedgerError,
 )
-from shared.jobs import QUEUED, RUNNING, Counts, Job, ObjectRef
+from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
 from shared.models import Cursor
 from shared.names import JOB_KIND
 
@@ -68,6 +68,7 @@ def job_from_item(raw: dict[str, Any]) -> Job:
         hops=int(item.get("hops", 0)),
         requests=int(item.get("requests", 0)),
         error=item.get("error"),
+        error_code=item.get("error_code"),
         created_at=item.get("created_at", ""),
         updated_at=item.get("updated_at", ""),
         finished_at=item.get("finished_at"),
@@ -163,6 +164,7 @@ class JobsTable:
         status: str | None = None,
         release: bool = False,
         error: str | None = None,
+        error_code: str | None = None,
     ) -> None:
         """Move the cursor and add the counters in one conditional write, while the lease is ours.
 
@@ -180,6 +182,7 @@ class JobsTable:
             sets.update(status=status, finished_at=sets["updated_at"])
         if error is not None:
             sets["error"] = error
+            sets["error_code"] = error_code or "Error"
         removes = ["lease_owner", "lease_expires"] if status is not None or release else []
         # Every attribute goes through a placeholder: several (cursor, status, size...) are reserved words.
         names = {f"#{a}": a for a in [*sets, *adds, *removes, "status"]}
@@ -202,6 +205,40 @@ class JobsTable:
             if _conditional_failed(exc):
                 raise LeaseLostError(f"job {job.job_id}: the lease is no longer {owner}'s") from exc
             raise LedgerError(f"checkpointing job {job.job_id} failed: {exc}") from exc
+
+    def fail_unfinished(
+        self, job_id: str, error: str, error_code: str, statuses: tuple[str, ...], now: float
+    ) -> bool:
+        """Fail the job with `error` if it is in one of `statuses` and nobody else holds its lease.
+
+        The last resort when an invocation cannot settle the job itself: its counters stay as last
+        checkpointed. False when the job is elsewhere (finished, or leased to a live invocation).
+        """
+        placeholders = ", ".join(f":s{i}" for i in range(len(statuses)))
+        values: dict[str, Any] = {f":s{i}": s for i, s in enumerate(statuses)}
+        stamp = now_iso()
+        values.update({":failed": FAILED, ":error": error, ":code": error_code, ":now": now,
+                       ":now_iso": stamp})  # fmt: skip
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression=(
+                    "SET #st = :failed, #error = :error, error_code = :code, updated_at = :now_iso, "
+                    "finished_at = :now_iso REMOVE lease_owner, lease_expires"
+                ),
+                ConditionExpression=(
+                    f"attribute_exists(job_id) AND #st IN ({placeholders}) AND "
+                    "(attribute_not_exists(lease_expires) OR lease_expires < :now)"
+                ),
+                ExpressionAttributeNames={"#st": "status", "#error": "error"},
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise LedgerError(f"failing job {job_id} failed: {exc}") from exc
+        return True
 
     def release_if_owner(self, job_id: str, owner: str) -> None:
         """Best effort after an unexpected error: let the redelivery resume without waiting."""

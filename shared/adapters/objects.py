@@ -8,8 +8,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.errors import InputFileError
+from shared.errors import InputFileError, PayloadMissingError
 from shared.readers.source import ByteCounter, file_chunks
+
+PAYLOAD_MISSING = "PayloadMissing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +75,13 @@ class Objects:
         self._client.put_object(Bucket=bucket, Key=key, Body=data)
 
     def read(self, bucket: str, key: str) -> bytes:
-        return bytes(self._client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        """A spilled payload. `PayloadMissingError` when it is gone (the lifecycle rule expired it)."""
+        try:
+            return bytes(self._client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            if code in ("NoSuchKey", "NoSuchVersion", "404", "NotFound"):
+                raise PayloadMissingError(
+                    PAYLOAD_MISSING, f"the payload kept at s3://{bucket}/{key} is gone ({code})"
+                ) from exc
+            raise

@@ -38,6 +38,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "updated_at": job.updated_at,
         "finished_at": job.finished_at,
         "error": job.error,
+        "error_code": job.error_code,
         "requests": job.requests,
         "continuations": job.hops,
     }  # fmt: skip

@@ -70,25 +70,28 @@ class Ledger:
         }  # fmt: skip
 
     def settle(self, unit: Unit, outcome: RequestOutcome) -> None:
+        """Take a unit's outcome whole or not at all (a spill that fails leaves no half unit)."""
+        items: list[dict[str, Any]] = []
         for failed in outcome.failed:
             e = failed.entry
-            self._items.append(self._item(
+            items.append(self._item(
                 e.seq, e.line, e.offset, REC_FAILED, partition_key=e.partition_key,
                 error_code=failed.error_code, error_message=failed.error_message, attempts=failed.attempts,
                 **self._payload(e.seq, e.data),
             ))  # fmt: skip
         for r in unit.rejections:
-            self._items.append(self._item(
+            items.append(self._item(
                 r.seq, r.line, r.offset, REJECTED, error_code=r.code, error_message=r.reason, attempts=0,
                 **self._payload(r.seq, r.raw),
             ))  # fmt: skip
         if self._config.record_tracking == TRACK_ALL:
             for s in outcome.sent:
                 e = s.entry
-                self._items.append(self._item(
+                items.append(self._item(
                     e.seq, e.line, e.offset, SENT, partition_key=e.partition_key, shard_id=s.shard_id,
                     sequence_number=s.sequence_number, attempts=s.attempts,
                 ))  # fmt: skip
+        self._items.extend(items)
         delta = Counts(
             records=len(unit.entries) + len(unit.rejections),
             sent=len(outcome.sent),
@@ -102,6 +105,9 @@ class Ledger:
         self.totals.throttled += outcome.throttled
         self.totals.bytes_sent += sum(s.entry.size for s in outcome.sent)
         self._units_since += 1
+
+    def flush_if_full(self) -> None:
+        """Write the items held once there are enough for a batch (after `settle`, which only keeps)."""
         if len(self._items) >= FLUSH_ITEMS:
             self.flush_items()
 

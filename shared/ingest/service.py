@@ -21,9 +21,18 @@ from shared.errors import (
     JobFinishedError,
     JobNotFoundError,
     LeaseLostError,
-    StreamFatalError,
 )
-from shared.jobs import COMPLETED, COMPLETED_WITH_ERRORS, FAILED, RETRYING, Job, ObjectRef
+from shared.failures import Failure, Kind, classify
+from shared.jobs import (
+    COMPLETED,
+    COMPLETED_WITH_ERRORS,
+    FAILED,
+    QUEUED,
+    RETRYING,
+    RUNNING,
+    Job,
+    ObjectRef,
+)
 from shared.limits import KinesisLimits
 from shared.models import Entry
 from shared.observability import logger
@@ -89,12 +98,45 @@ class IngestService:
         self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
 
     # -- entry points -----------------------------------------------------------
-    def handle(self, message: ObjectRef | Continuation, context: LambdaContext) -> Report:
-        if isinstance(message, Continuation):
-            return self.run(message.job_id, message.hop, context)
-        return self.open(message, context)
+    def handle(
+        self, message: ObjectRef | Continuation, context: LambdaContext, final: bool = False
+    ) -> Report:
+        """One message. `final`: its last delivery, so a job must not be left unfinished by it.
 
-    def open(self, ref: ObjectRef, context: LambdaContext) -> Report:
+        The boundary of the function: a failure of the file fails its job at once (repeating cannot
+        help); an infrastructure failure is raised for the queue to redeliver, and on the last
+        delivery fails the job first, leaving the message to the dead-letter queue for inspection.
+        """
+        job_id = message.job_id
+        try:
+            if isinstance(message, Continuation):
+                return self.run(job_id, message.hop, context, final)
+            return self.open(message, context, final)
+        except LeaseLostError:
+            logger.warning("lease lost: another invocation took the job over; stopping")
+            return Report(job_id, "skipped")
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.retriable and not final:
+                logger.warning(
+                    "infrastructure error; the message will be redelivered",
+                    extra={"error_code": failure.code, "error": failure.message},
+                )
+                raise
+            logger.exception("job failed", extra={"error_code": failure.code})
+            self._fail_unfinished(message, failure)
+            if failure.retriable:
+                raise  # the last delivery: the message goes to the dead-letter queue
+            return Report(job_id, FAILED)
+
+    def _fail_unfinished(self, message: ObjectRef | Continuation, failure: Failure) -> None:
+        jobs = self.ports.jobs
+        if isinstance(message, ObjectRef) and jobs.get(message.job_id) is None:
+            jobs.create(message, message.size or 0, None, None, now_iso())
+        error = failure.message if failure.kind is Kind.FILE else f"gave up: {failure.message}"
+        jobs.fail_unfinished(message.job_id, error, failure.code, (QUEUED, RUNNING), self._clock())
+
+    def open(self, ref: ObjectRef, context: LambdaContext, final: bool = False) -> Report:
         """A fresh upload: create its job unless a duplicate event already did, then run it."""
         c = self.config
         if not ref.key.startswith(c.incoming_prefix) or ref.key.startswith(c.spill_prefix):
@@ -122,7 +164,7 @@ class IngestService:
             logger.info(
                 "job opened" if created else "job exists (duplicate event)", extra={"key": ref.key}
             )
-        return self.run(ref.job_id, 0, context)
+        return self.run(ref.job_id, 0, context, final)
 
     def _head(self, ref: ObjectRef) -> ObjectInfo | None:
         try:
@@ -130,7 +172,7 @@ class IngestService:
         except InputFileError:
             return None  # gone or unreadable: the job will fail with the reason when it reads
 
-    def run(self, job_id: str, hop: int, context: LambdaContext) -> Report:
+    def run(self, job_id: str, hop: int, context: LambdaContext, final: bool = False) -> Report:
         logger.append_keys(job_id=job_id)
         owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
         remaining = context.get_remaining_time_in_millis() / 1000
@@ -142,37 +184,40 @@ class IngestService:
             logger.info("job not run", extra={"reason": str(exc)})
             return Report(job_id, "skipped")
         try:
-            return self._run(job, owner, hop, context)
+            return self._run(job, owner, hop, context, final)
         except LeaseLostError:
-            logger.warning("lease lost: another invocation took the job over; stopping")
-            return Report(job_id, "skipped")
+            raise
         except Exception:
             self.ports.jobs.release_if_owner(job_id, owner)
             raise
 
     # -- the job ------------------------------------------------------------------
-    def _run(self, job: Job, owner: str, hop: int, context: LambdaContext) -> Report:
+    def _run(self, job: Job, owner: str, hop: int, context: LambdaContext, final: bool) -> Report:
         c, p = self.config, self.ports
         ledger = Ledger(job, owner, c, p.jobs, p.records, p.objects, self._monotonic)
         if hop > c.max_hops:
-            return self._fail(ledger, f"stopped after {c.max_hops} continuations (LOADER_MAX_HOPS)")
+            failure = Failure(
+                Kind.FILE,
+                "RunawayJob",
+                f"stopped after {c.max_hops} continuations (LOADER_MAX_HOPS)",
+            )
+            return self._fail(ledger, failure)
         if job.cursor.state.get(DONE):
             return self._finish(ledger, job.cursor, job.size)
-        cleared = p.records.delete_from(job.job_id, job.cursor.seq)
-        if cleared:
-            logger.info(
-                "cleared ledger items past the checkpoint",
-                extra={"items": cleared, "seq": job.cursor.seq},
-            )
-        try:
-            limits = p.stream.limits(c.max_request_kib)
-        except StreamFatalError as exc:
-            return self._fail(ledger, f"the stream cannot be used: {exc}")
         counter = ByteCounter()
         try:
+            cleared = p.records.delete_from(job.job_id, job.cursor.seq)
+            if cleared:
+                logger.info(
+                    "cleared ledger items past the checkpoint",
+                    extra={"items": cleared, "seq": job.cursor.seq},
+                )
+            limits = p.stream.limits(c.max_request_kib)
             entries, state, start = self._open_input(job, limits, counter)
-        except (InputFileError, ConfigError) as exc:
-            return self._fail(ledger, str(exc))
+        except LeaseLostError:
+            raise
+        except Exception as exc:
+            return self._stop(ledger, exc, None, job.bytes_read, final)
         packer = Packer(limits)
         units = make_units(entries, packer, state, job.cursor.seq)
         policy = SendPolicy(max_attempts=c.max_attempts, max_in_flight=c.max_in_flight)
@@ -195,28 +240,60 @@ class IngestService:
                     if context.get_remaining_time_in_millis() / 1000 < c.time_margin_seconds:
                         stop["continue"] = True
                         return
-            except InputFileError as exc:
-                stop["error"] = exc  # in-flight requests still settle before the job fails
+            except Exception as exc:
+                stop["error"] = exc  # in-flight requests still settle before the job stops
 
-        last: Unit | None = None
-        for outcome in sender.send_all(requests(), deadline):
-            last = pending.popleft()
-            ledger.settle(last, outcome)
-            if not last.last and ledger.due():
-                ledger.checkpoint(last.resume, start + counter.count)
+        settled: Unit | None = None
+        try:
+            for outcome in sender.send_all(requests(), deadline):
+                unit = pending.popleft()
+                ledger.settle(unit, outcome)
+                settled = unit
+                ledger.flush_if_full()
+                if not unit.last and ledger.due():
+                    ledger.checkpoint(unit.resume, start + counter.count)
+        except LeaseLostError:
+            raise
+        except Exception as exc:
+            stop["error"] = exc
         if "error" in stop:
-            return self._fail(
-                ledger, str(stop["error"]), last.resume if last else None, start + counter.count
-            )
-        if "continue" in stop and last is not None:
-            ledger.checkpoint(last.resume, start + counter.count, release=True)
+            return self._stop(ledger, stop["error"], settled, start + counter.count, final)
+        if "continue" in stop and settled is not None:
+            ledger.checkpoint(settled.resume, start + counter.count, release=True)
             p.ingest_queue.send(continuation_body(job.job_id, hop + 1))
             logger.info(
-                "continuing in a new invocation", extra={"hop": hop + 1, "seq": last.resume.seq}
+                "continuing in a new invocation", extra={"hop": hop + 1, "seq": settled.resume.seq}
             )
             return Report(job.job_id, "continued", ledger.totals)
-        assert last is not None and last.last
-        return self._finish(ledger, last.resume, job.size)
+        assert settled is not None and settled.last
+        return self._finish(ledger, settled.resume, job.size)
+
+    def _stop(
+        self,
+        ledger: Ledger,
+        exc: BaseException,
+        settled: Unit | None,
+        bytes_read: int,
+        final: bool,
+    ) -> Report:
+        """Reading or sending stopped on `exc`: settle what was settled, then fail or hand back.
+
+        A file failure fails the job now. An infrastructure failure checkpoints what settled, so
+        the redelivery resends nothing that went through, and is raised for the queue; on the last
+        delivery it fails the job first.
+        """
+        failure = classify(exc)
+        cursor = settled.resume if settled is not None else ledger.job.cursor
+        if failure.retriable and not final:
+            if settled is not None:
+                ledger.checkpoint(cursor, bytes_read, release=True)
+            raise exc
+        report = self._fail(ledger, failure, cursor, bytes_read)
+        if failure.retriable:
+            raise exc
+        if failure.code == "InternalError":
+            logger.error("unexpected error", exc_info=exc)
+        return report
 
     def _open_input(
         self, job: Job, limits: KinesisLimits, counter: ByteCounter
@@ -266,16 +343,18 @@ class IngestService:
         return Report(job.job_id, status, ledger.totals)
 
     def _fail(
-        self, ledger: Ledger, error: str, cursor: Any = None, bytes_read: int | None = None
+        self, ledger: Ledger, failure: Failure, cursor: Any = None, bytes_read: int | None = None
     ) -> Report:
         job = ledger.job
+        error = failure.message if failure.kind is Kind.FILE else f"gave up: {failure.message}"
         ledger.checkpoint(
             cursor or job.cursor,
             job.bytes_read if bytes_read is None else bytes_read,
             status=FAILED,
             error=error,
+            error_code=failure.code,
         )
-        logger.error("job failed", extra={"error": error})
+        logger.error("job failed", extra={"error": error, "error_code": failure.code})
         return Report(job.job_id, FAILED, ledger.totals)
 
 

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.adapters.jobs_table import JobsTable, RetryLease, now_iso
-from shared.adapters.objects import Objects
+from shared.adapters.objects import PAYLOAD_MISSING, Objects
 from shared.adapters.queues import MAX_DELAY_SECONDS, Queue
 from shared.adapters.records_table import LedgerTransactions, RecordsTable, Transition
 from shared.config import LoaderConfig
+from shared.errors import RecordError
+from shared.failures import classify
 from shared.ingest.service import LambdaContext, Stream
 from shared.jobs import (
     COMPLETED,
@@ -53,7 +55,7 @@ class RetryPorts:
 @dataclass(slots=True)
 class RetryReport:
     job_id: str
-    outcome: str  # skipped | busy | deferred | continued | scheduled | finished | idle
+    outcome: str  # skipped | busy | deferred | continued | scheduled | finished | idle | failed
     recovered: int = 0
     failed: int = 0
     dead: int = 0
@@ -75,7 +77,36 @@ class RetryService:
         self._clock, self._sleep, self._rng = clock, sleep, rng
 
     # -- entry -----------------------------------------------------------------
-    def handle(self, request: RetryRequest, context: LambdaContext) -> RetryReport:
+    def handle(
+        self, request: RetryRequest, context: LambdaContext, final: bool = False
+    ) -> RetryReport:
+        """One retry message; `final`: its last delivery, so the job must not be left retrying.
+
+        Records that cannot be resent are dead one by one (in `_resend`). What stops a whole round
+        is classified here: an infrastructure error is raised for the queue to redeliver; any other,
+        or one on the last delivery, fails a retrying job with the error (its failed records stay
+        failed, so a retry asked for later can still send them).
+        """
+        try:
+            return self._handle(request, context)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.retriable and not final:
+                logger.warning(
+                    "infrastructure error; the retry will be redelivered",
+                    extra={"error_code": failure.code, "error": failure.message},
+                )
+                raise
+            logger.exception("retry round failed", extra={"error_code": failure.code})
+            error = f"retry round {request.round} could not run: {failure.message}"
+            self.ports.jobs.fail_unfinished(
+                request.job_id, error, failure.code, (RETRYING,), self._clock()
+            )
+            if failure.retriable:
+                raise  # the last delivery: the message goes to the dead-letter queue
+            return RetryReport(request.job_id, "failed", notes=[error])
+
+    def _handle(self, request: RetryRequest, context: LambdaContext) -> RetryReport:
         logger.append_keys(job_id=request.job_id)
         p = self.ports
         wait = request.not_before - self._clock()
@@ -153,25 +184,26 @@ class RetryService:
         entries: list[Entry] = []
         by_seq = {i["seq"]: i for i in items}
         for item in items:
-            data = self._payload(item)
-            if data is None or "partition_key" not in item:
+            try:
+                entries.append(self._entry(item, limits))
+            except Exception as exc:  # one record that cannot be resent is dead alone
+                failure = classify(exc)
+                if failure.retriable:
+                    raise
+                logger.warning(
+                    "record cannot be resent",
+                    extra={
+                        "seq": item.get("seq"),
+                        "error_code": failure.code,
+                        "error": failure.message,
+                    },
+                )
                 moves.append(
                     self._move(
-                        item, now, status=DEAD, error_message="payload not kept; cannot be resent"
+                        item, now, status=DEAD, error_code=failure.code,
+                        error_message=f"cannot be resent: {failure.message}",
                     )
-                )
-                continue
-            size = len(data) + len(item["partition_key"].encode())
-            entries.append(
-                Entry(
-                    item["seq"],
-                    item["line"],
-                    item.get("offset", 0),
-                    data,
-                    item["partition_key"],
-                    size,
-                )
-            )
+                )  # fmt: skip
         for request in pack(entries, limits):
             outcome = sender.send(request)
             report.calls += outcome.calls
@@ -188,12 +220,26 @@ class RetryService:
                 f"{len(moves) - len(applied)} records changed meanwhile and were left as they were"
             )
 
-    def _payload(self, item: dict[str, Any]) -> bytes | None:
+    def _entry(self, item: dict[str, Any], limits: KinesisLimits) -> Entry:
+        """The ledger item as an entry to resend; `RecordError` when it cannot be one."""
         if "payload" in item:
-            return bytes(item["payload"])
-        if "payload_key" in item:
-            return self.ports.objects.read(self.config.bucket, item["payload_key"])
-        return None
+            data = bytes(item["payload"])
+        elif "payload_key" in item:
+            data = self.ports.objects.read(self.config.bucket, str(item["payload_key"]))
+        else:
+            raise RecordError(PAYLOAD_MISSING, "the payload was not kept (too large to hold)")
+        key = item.get("partition_key")
+        if not isinstance(key, str) or not key:
+            raise RecordError("PartitionKey", "the ledger item has no partition key")
+        size = len(data) + len(key.encode("utf-8"))
+        if size > limits.effective_record_bytes:
+            raise RecordError(
+                "Oversized",
+                f"{size} bytes, over the stream's {limits.effective_record_bytes}-byte limit",
+            )
+        return Entry(
+            int(item["seq"]), int(item.get("line", 0)), int(item.get("offset", 0)), data, key, size
+        )
 
     def _move(self, item: dict[str, Any], now: str, **values: Any) -> Transition:
         values.setdefault("retries", int(item.get("retries", 0)) + 1)

@@ -72,8 +72,8 @@ class LocalStack:
                 out.append(json.loads(m["Body"]))
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
-    def event(self, *bodies: Any) -> dict[str, Any]:
-        return sqs_event(*bodies)
+    def event(self, *bodies: Any, receive_count: int = 1) -> dict[str, Any]:
+        return sqs_event(*bodies, receive_count=receive_count)
 
 
 def create(monkeypatch: Any, shards: int = 1, **env: str) -> LocalStack:

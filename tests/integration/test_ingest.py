@@ -32,8 +32,8 @@ def job_id_of(notification) -> str:
     ).job_id
 
 
-def invoke(stack, *bodies, context=None):
-    return handler(stack.event(*bodies), context or FakeContext())
+def invoke(stack, *bodies, context=None, receive_count=1):
+    return handler(stack.event(*bodies, receive_count=receive_count), context or FakeContext())
 
 
 def stream_data(stack) -> list[bytes]:

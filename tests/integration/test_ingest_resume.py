@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from urllib3.exceptions import ProtocolError
 
 from lambdas.ingest.handler import handler
 from shared.adapters import clients
@@ -79,17 +80,45 @@ def test_crash_then_redelivery_duplicates_at_most_the_requests_in_flight(stack):
     )
 
 
-def test_an_error_releases_the_lease_so_the_redelivery_resumes_at_once(stack):
+def test_an_infrastructure_error_releases_the_lease_so_the_redelivery_resumes_at_once(stack):
     note = stack.upload("a.jsonl", jsonl(3000))
-    heal = crash_after(5, RuntimeError)
+    heal = crash_after(5, ProtocolError)  # a connection reset under botocore
     with pytest.raises(BatchProcessingError):  # the whole batch failed: SQS will redeliver it
         invoke(stack, note)
     job_id = job_id_of(note)
-    assert "lease_owner" not in stack.job(job_id)
+    job = stack.job(job_id)
+    assert "lease_owner" not in job and job["status"] == "running"
+    assert job["cursor"]["seq"] > 0  # what settled before the error is checkpointed, not resent
     heal()
     invoke(stack, note)
     assert set(stream_data(stack)) == set(jsonl(3000).splitlines())
     assert stack.job(job_id)["n_sent"] == 3000
+
+
+def test_an_unexpected_error_fails_the_job_at_once_and_is_not_redelivered(stack):
+    # GIVEN a bug that raises in the middle of the job
+    note = stack.upload("a.jsonl", jsonl(3000))
+    heal = crash_after(5, RuntimeError)
+    # WHEN the message is handled, THEN it succeeds (nothing to redeliver) and the job has failed
+    invoke(stack, note)
+    heal()
+    job = stack.job(job_id_of(note))
+    assert (job["status"], job["error_code"]) == ("failed", "InternalError")
+    assert "RuntimeError: injected crash" in job["error"] and "lease_owner" not in job
+    # with exact counts of what settled before the error
+    assert job["n_records"] == job["n_sent"] == len(stream_data(stack)) > 0
+
+
+def test_the_last_delivery_of_an_infrastructure_error_fails_the_job(stack):
+    note = stack.upload("a.jsonl", jsonl(3000))
+    heal = crash_after(5, ProtocolError)
+    with pytest.raises(BatchProcessingError):  # the message goes on to the dead-letter queue
+        invoke(stack, note, receive_count=5)
+    heal()
+    job = stack.job(job_id_of(note))
+    assert (job["status"], job["error_code"]) == ("failed", "ProtocolError")
+    assert job["error"].startswith("gave up: ") and "lease_owner" not in job
+    assert job["n_records"] == job["n_sent"] == len(stream_data(stack))
 
 
 def test_duplicate_event_during_a_crash_window_is_skipped_until_the_lease_expires(stack):

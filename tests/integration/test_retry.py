@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from lambdas.retry.handler import handler as retry_handler
 from shared.adapters import clients
@@ -174,3 +175,44 @@ def test_long_waits_are_chained_through_not_before(stack, monkeypatch):
     [(again, delay2)] = retry(stack, body)  # arrives early: waits again, nothing sent
     assert again == body and 0 < delay2 <= 900
     assert stack.job(job_id)["n_failed"] == 25
+
+
+def test_a_spilled_payload_that_is_gone_makes_its_record_dead_alone(stack, monkeypatch):
+    # GIVEN failed records whose payloads were spilled, and two of them expired by the lifecycle rule
+    monkeypatch.setenv("LOADER_INLINE_PAYLOAD_BYTES", "8")
+    moto_stack.reset_caches()
+    KinesisFaults(chooser=stack.switch).install(clients.client("kinesis"))
+    job_id = ingest_with_failures(stack)
+    gone = sorted(stack.records(job_id), key=lambda i: i["seq"])[:2]
+    for item in gone:
+        stack.s3.delete_object(Bucket=moto_stack.BUCKET, Key=item["payload_key"])
+    # WHEN the stream recovers and the retry runs
+    stack.switch.on = False
+    retry(stack, {"job_id": job_id, "round": 1})
+    # THEN those two are dead with the reason, the 23 others went through, and the job has ended
+    job = stack.job(job_id)
+    assert (job["status"], job["n_sent"], job["n_dead"], job["n_failed"]) == (
+        "completed_with_errors", 98, 2, 0,
+    )  # fmt: skip
+    dead = [i for i in stack.records(job_id) if i["status"] == "dead"]
+    assert sorted(i["seq"] for i in dead) == sorted(i["seq"] for i in gone)
+    assert all(
+        i["error_code"] == "PayloadMissing" and "is gone" in i["error_message"] for i in dead
+    )
+
+
+def test_a_round_that_cannot_run_on_its_last_delivery_fails_the_job(stack, monkeypatch):
+    job_id = ingest_with_failures(stack)
+
+    def broken(entries):
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(retry_service().ports.stream, "put_records", broken)
+    event = stack.event({"job_id": job_id, "round": 1}, receive_count=5)
+    with pytest.raises(BatchProcessingError):  # the message goes to the dead-letter queue
+        retry_handler(event, FakeContext())
+    job = stack.job(job_id)
+    assert (job["status"], job["error_code"], job["n_failed"]) == (
+        "failed", "ConnectionResetError", 25,
+    )  # fmt: skip
+    assert "retry round 1 could not run" in job["error"]
