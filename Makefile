@@ -3,7 +3,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup local test lint format typecheck bench synth deploy destroy clean
+.PHONY: setup local test fuzz lint format typecheck bench synth deploy destroy clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -20,6 +20,10 @@ local: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The fuzz tests (hypothesis) at length: thousands of generated and mutated inputs per property.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,12 +6,17 @@ slows down as a shard fills. This replacement serialises puts per shard and keep
 
 moto's generic, model-driven response serializer costs ~50 µs per PutRecords entry; the PutRecords
 response is plain JSON, so it is written directly. Both only change moto's speed, not its answers.
+
+moto's S3 event notifications carry neither `versionId` nor `sequencer`, which S3 always sends for a
+versioned bucket; without them a quick overwrite could not be told from the version it replaced.
+They are added here, so the local stack's events are shaped as the deployed stack's are.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 _lock = threading.Lock()
@@ -54,4 +59,26 @@ def apply() -> None:
             return json.dumps(result)
 
         responses.KinesisResponse.put_records = put_records  # type: ignore[method-assign,assignment]
+        _add_version_to_s3_events()
         _applied = True
+
+
+def _add_version_to_s3_events() -> None:
+    import itertools
+
+    from moto.s3 import notifications
+
+    original = notifications._get_s3_event
+    sequencer = itertools.count(int(time.time() * 1000) << 16)
+
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = original(event_name, bucket, key, notification_id)
+        version = getattr(key, "version_id", None)
+        for record in event.get("Records", []):
+            obj = record["s3"]["object"]
+            if version and version != "null":
+                obj["versionId"] = version
+            obj["sequencer"] = f"{next(sequencer):016X}"
+        return event
+
+    notifications._get_s3_event = s3_event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -26,11 +27,26 @@ def api_error(exc: ApiError) -> Response[str]:
     return _error(exc.status, exc.code, exc.message)
 
 
+# Each route's path and the methods it takes, for a 405 that names them.
+_ROUTES = (
+    (re.compile(r"/jobs/?"), "GET"),
+    (re.compile(r"/jobs/[^/]+/?"), "GET"),
+    (re.compile(r"/jobs/[^/]+/records/?"), "GET"),
+    (re.compile(r"/jobs/[^/]+/retry/?"), "POST"),
+)
+
+
 @app.not_found
 def no_route(exc: RouteNotFound) -> Response[str]:
-    return _error(
-        404, "NoSuchRoute", f"no route for {app.current_event.http_method} {app.current_event.path}"
-    )
+    method, path = app.current_event.http_method, app.current_event.path
+    allowed = [m for pattern, m in _ROUTES if pattern.fullmatch(path)]
+    if allowed:
+        response = _error(
+            405, "MethodNotAllowed", f"{path} takes {', '.join(allowed)}, not {method}"
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return _error(404, "NoSuchRoute", f"no route for {method} {path}")
 
 
 @app.exception_handler(Exception)

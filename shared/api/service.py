@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from .errors import BadRequestError, ConflictError, NotFoundError
 from .tokens import decode_token, encode_token
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+_DIGITS = re.compile(r"[0-9]{1,4}")
 MAX_SEQS = 1000
 
 
@@ -83,15 +85,10 @@ class JobsApi:
     def limit(raw: str | None) -> int:
         if raw is None or raw == "":
             return DEFAULT_LIMIT
-        try:
-            value = int(raw)
-        except ValueError as exc:
-            raise BadRequestError(
-                f"limit must be an integer from 1 to {MAX_LIMIT}", "InvalidLimit"
-            ) from exc
-        if not 1 <= value <= MAX_LIMIT:
+        # ASCII digits only: int() would also take "1_0", " 7", "+5" and Arabic-Indic digits.
+        if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
             raise BadRequestError(f"limit must be an integer from 1 to {MAX_LIMIT}", "InvalidLimit")
-        return value
+        return int(raw)
 
     @staticmethod
     def job_id(raw: str) -> str:

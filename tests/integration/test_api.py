@@ -146,7 +146,12 @@ def test_retry_with_nothing_to_retry_is_a_409(stack):
         ("GET", "/jobs/aaaaaaaaaaaaaaaaaaaaaaaa/records", None, None, 404, "JobNotFound"),
         ("POST", "/jobs/aaaaaaaaaaaaaaaaaaaaaaaa/retry", None, None, 404, "JobNotFound"),
         ("GET", "/nowhere", None, None, 404, "NoSuchRoute"),
-        ("DELETE", "/jobs", None, None, 404, "NoSuchRoute"),
+        ("DELETE", "/jobs", None, None, 405, "MethodNotAllowed"),
+        ("OPTIONS", "/jobs/aaaaaaaaaaaaaaaaaaaaaaaa/retry", None, None, 405, "MethodNotAllowed"),
+        ("GET", "/jobs", {"limit": "1_0"}, None, 400, "InvalidLimit"),
+        ("GET", "/jobs", {"limit": "\u0665"}, None, 400, "InvalidLimit"),
+        ("GET", "/jobs", {"limit": " 7"}, None, 400, "InvalidLimit"),
+        ("GET", "/jobs", {"limit": "+5"}, None, 400, "InvalidLimit"),
     ],
 )
 def test_errors_have_a_status_and_a_json_body(stack, method, path, query, body, status, code):
