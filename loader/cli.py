@@ -93,7 +93,8 @@ def plan(
     "faults",
     multiple=True,
     metavar="NAME=VALUE",
-    help="kinesis-throttle=F or kinesis-internal=F: fail that share of PutRecords entries.",
+    help="kinesis-throttle=F or kinesis-internal=F: fail that share of PutRecords entries; "
+    "kinesis-outage=S: fail every entry for S seconds after start-up, then recover.",
 )
 @click.option(
     "--lambda-timeout",
@@ -109,9 +110,23 @@ def plan(
     show_default=True,
     help="Seconds before the first retry round.",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="The stream's shard count.",
+)
+@click.option(
+    "--env",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A function setting, as the stack's environment sets it (any LOADER_* variable).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the functions' logs and metrics.")
 def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[str, ...], lambda_timeout: float,
-          retry_delay: int, verbose: bool) -> None:  # fmt: skip
+          retry_delay: int, shards: int, settings: tuple[str, ...], verbose: bool) -> None:  # fmt: skip
     """Run the whole service locally (moto, in-process handlers, HTTP API) until Ctrl-C."""
     import signal
     import threading
@@ -128,9 +143,16 @@ def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[s
             raise click.BadParameter(
                 f"{item!r}: expected NAME=FRACTION", param_hint="--fault"
             ) from exc
+    environment: dict[str, str] = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("LOADER_"):
+            raise click.BadParameter(f"{item!r}: expected LOADER_NAME=VALUE", param_hint="--env")
+        environment[name] = value
     options = LocalOptions(
         aws_port=aws_port, api_port=api_port, state_file=state_file or default_state_file(), faults=parsed,
-        lambda_timeout=lambda_timeout, retry_delay_seconds=retry_delay, verbose=verbose,
+        lambda_timeout=lambda_timeout, retry_delay_seconds=retry_delay, verbose=verbose, shards=shards,
+        environment=environment,
     )  # fmt: skip
     stack = LocalStack(options)
     stop = threading.Event()

@@ -175,7 +175,9 @@ class ApiServer:
         read_timeout: float = READ_TIMEOUT_S,
     ) -> None:
         adapter = type(
-            "Adapter", (_Adapter,), {"lambda_handler": staticmethod(handler), "timeout": read_timeout}
+            "Adapter",
+            (_Adapter,),
+            {"lambda_handler": staticmethod(handler), "timeout": read_timeout},
         )
         self._server = ThreadingHTTPServer((host, port), adapter)
         self._server.daemon_threads = True

@@ -53,12 +53,12 @@ def _queue_with_dlq(sqs: Any, name: str) -> tuple[str, str]:
     return queue, dlq
 
 
-def create(s3: Any, ddb: Any, kinesis: Any, sqs: Any) -> Resources:
+def create(s3: Any, ddb: Any, kinesis: Any, sqs: Any, shards: int = STREAM_SHARDS) -> Resources:
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     ddb.create_table(**schema.create_table_args(JOBS_TABLE, schema.JOBS))
     ddb.create_table(**schema.create_table_args(RECORDS_TABLE, schema.RECORDS))
-    kinesis.create_stream(StreamName=STREAM, ShardCount=STREAM_SHARDS)
+    kinesis.create_stream(StreamName=STREAM, ShardCount=shards)
     ingest, ingest_dlq = _queue_with_dlq(sqs, INGEST_QUEUE)
     retry, retry_dlq = _queue_with_dlq(sqs, RETRY_QUEUE)
     ingest_arn = sqs.get_queue_attributes(QueueUrl=ingest, AttributeNames=["QueueArn"])[

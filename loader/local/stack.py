@@ -26,7 +26,7 @@ from shared import names
 
 REGION = "us-east-1"
 DEFAULT_AWS_PORT, DEFAULT_API_PORT = 4566, 4567
-FAULTS = ("kinesis-throttle", "kinesis-internal")
+FAULTS = ("kinesis-throttle", "kinesis-internal", "kinesis-outage")
 
 
 @dataclass
@@ -39,6 +39,8 @@ class LocalOptions:
     host: str = "127.0.0.1"
     retry_delay_seconds: int = 5
     verbose: bool = False
+    shards: int = resources.STREAM_SHARDS
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 class LocalStack:
@@ -73,7 +75,7 @@ class LocalStack:
             for name in ("s3", "dynamodb", "kinesis", "sqs")
         }
         res = resources.create(
-            clients["s3"], clients["dynamodb"], clients["kinesis"], clients["sqs"]
+            clients["s3"], clients["dynamodb"], clients["kinesis"], clients["sqs"], o.shards
         )
         self._configure_environment(endpoint, res)
         self._start_functions(clients["sqs"], res)
@@ -107,6 +109,7 @@ class LocalStack:
             # Keep a third of a short emulated timeout for the hand-off, at most the deployed 30 s.
             names.ENV_TIME_MARGIN_SECONDS: str(min(30.0, o.lambda_timeout / 3)),
             **res.environment(),
+            **o.environment,
         })  # fmt: skip
         os.environ.pop("AWS_PROFILE", None)
 
@@ -123,6 +126,7 @@ class LocalStack:
             faults = KinesisFaults(
                 throttle=o.faults.get("kinesis-throttle", 0.0),
                 internal=o.faults.get("kinesis-internal", 0.0),
+                outage_seconds=o.faults.get("kinesis-outage", 0.0),
             )
             faults.install(handler_clients.client("kinesis"))
 

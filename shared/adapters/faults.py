@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,8 @@ def _response(status: int) -> AWSResponse:
 
 
 class KinesisFaults:
-    """Fail a share of PutRecords entries (`throttle`, `internal`) or of whole calls (`call_throttle`).
+    """Fail a share of PutRecords entries (`throttle`, `internal`) or of whole calls (`call_throttle`),
+    or every entry for `outage_seconds` from now (then the stream recovers).
 
     `chooser(index, record)` overrides the random choice: it returns an error code or None.
     """
@@ -49,6 +51,7 @@ class KinesisFaults:
         call_throttle: float = 0.0,
         seed: int | None = None,
         chooser: Chooser | None = None,
+        outage_seconds: float = 0.0,
     ) -> None:
         for name, value in (
             ("throttle", throttle),
@@ -62,6 +65,9 @@ class KinesisFaults:
         self._lock = threading.Lock()
         self._chooser = chooser or self._random_choice
         self.injected = {THROTTLED: 0, INTERNAL: 0, "calls": 0}
+        if outage_seconds < 0:
+            raise ValueError(f"an outage lasts 0 seconds or more, not {outage_seconds}")
+        self._outage_end = time.monotonic() + outage_seconds  # every entry fails until then
 
     def install(self, client: Any) -> KinesisFaults:
         events = client.meta.events
@@ -71,6 +77,8 @@ class KinesisFaults:
         return self
 
     def _random_choice(self, index: int, record: dict[str, Any]) -> str | None:
+        if time.monotonic() < self._outage_end:
+            return INTERNAL
         with self._lock:
             draw = self._rng.random()
         if draw < self.throttle:

@@ -160,3 +160,44 @@ def test_the_api_lists_jobs_after_all_of_that(local):
     except urllib.error.HTTPError as exc:  # pragma: no cover - a failure message, not a path
         raise AssertionError(exc.read()) from exc
     assert jobs and all(j["status"] in (*TERMINAL, "retrying", "running", "queued") for j in jobs)
+
+
+@pytest.fixture
+def outage(tmp_path):
+    yield from start_local(
+        tmp_path, "--shards", "3", "--fault", "kinesis-outage=8", "--retry-delay", "1",
+        "--env", "LOADER_MAX_ATTEMPTS=1", "--env", "LOADER_INLINE_PAYLOAD_BYTES=4",
+    )  # fmt: skip
+
+
+def test_records_whose_spilled_payload_expired_end_dead_and_the_rest_recover(outage):
+    # GIVEN a stream down for 8 s after start-up, so every record fails and is spilled to the bucket
+    local = outage
+    assert len(local.kinesis.list_shards(StreamName=local.state["stream"])["Shards"]) == 3
+    data = b"".join(b'{"n": %d}\n' % i for i in range(20))
+    upload(local, "spilled.jsonl", data)
+    deadline = time.monotonic() + 30
+    while (jobs := local.api("/jobs?key=hostile/spilled.jsonl")["jobs"]) == [] or jobs[0][
+        "status"
+    ] != "retrying":
+        assert time.monotonic() < deadline, jobs
+        time.sleep(0.2)
+    job_id = jobs[0]["job_id"]
+    # WHEN two payloads vanish (as the bucket's lifecycle rule expires them) before the stream is back
+    spilled = local.s3.list_objects_v2(
+        Bucket=local.state["bucket"], Prefix=f"ledger-payloads/{job_id}/"
+    )["Contents"]
+    assert len(spilled) == 20
+    gone = {int(obj["Key"].rsplit("/", 1)[1]) for obj in spilled[:2]}
+    for obj in spilled[:2]:
+        local.s3.delete_object(Bucket=local.state["bucket"], Key=obj["Key"])
+    # THEN those two end dead with the reason, the other 18 are recovered, and the job ends
+    [job] = jobs_for(local, "spilled.jsonl", timeout=90)
+    assert (job["status"], job["counts"]["sent"], job["counts"]["dead"]) == (
+        "completed_with_errors", 18, 2,
+    )  # fmt: skip
+    dead = local.api(f"/jobs/{job_id}/records?status=dead")["records"]
+    assert [d["error_code"] for d in dead] == ["PayloadMissing"] * 2
+    assert {d["seq"] for d in dead} == gone
+    kept = [line for seq, line in enumerate(data.splitlines()) if seq not in gone]
+    assert Counter(local.stream()) == Counter(kept)

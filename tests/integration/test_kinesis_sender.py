@@ -1,5 +1,7 @@
 """The sender through the boto3 adapter against moto, with faults injected on the real client."""
 
+import time
+
 import boto3
 import pytest
 
@@ -80,6 +82,17 @@ def test_entries_that_never_succeed_are_reported_failed_with_code_and_attempts(
     assert (failed.entry.seq, failed.error_code, failed.attempts) == (3, THROTTLED, 3)
     assert "Rate exceeded" in failed.error_message
     assert len(read_stream(kinesis, stream_name)) == 9
+
+
+def test_an_outage_fails_every_entry_until_it_ends_then_the_stream_recovers(kinesis, stream_name):
+    KinesisFaults(outage_seconds=0.3).install(kinesis)
+    sender = Sender(KinesisStream(kinesis, stream_name), SendPolicy(max_attempts=1))
+    [during] = list(sender.send_all(requests_of(50)[:1]))
+    assert not during.sent and {f.error_code for f in during.failed} == {"InternalFailure"}
+    time.sleep(0.35)
+    [after] = list(sender.send_all(requests_of(50)[:1]))
+    assert len(after.sent) == 50 and not after.failed
+    assert len(read_stream(kinesis, stream_name)) == 50
 
 
 def test_whole_call_throttles_are_retried(kinesis, stream_name):
