@@ -64,6 +64,9 @@ def plan(
     except InputFileError as exc:
         output.fail_early(exc)
         sys.exit(1)
+    except OSError as exc:  # unreadable: permissions, a device, a file gone meanwhile
+        output.fail_early(InputFileError(f"cannot read {file}: {exc.strerror or exc}"))
+        sys.exit(1)
     output.begin(planner.stream.format, planner.stream.compression, limits)
     try:
         summary = planner.run(output.rejected)

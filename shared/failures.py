@@ -47,6 +47,11 @@ class Failure:
     def retriable(self) -> bool:
         return self.kind is Kind.INFRASTRUCTURE
 
+    @property
+    def job_error(self) -> str:
+        """What a job failed by this says: an infrastructure failure is one the service gave up on."""
+        return f"gave up: {self.message}" if self.retriable else self.message
+
 
 # AWS error codes that say "try again" whatever the service.
 RETRIABLE_AWS_CODES = frozenset({

@@ -41,3 +41,17 @@ def datas(items: list[Record | Rejection]) -> list[bytes]:
 
 def rejections(items: list[Record | Rejection]) -> list[Rejection]:
     return [i for i in items if isinstance(i, Rejection)]
+
+
+def http_exchange(port: int, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Send raw bytes to a local HTTP server; its status and JSON body, read until it closes."""
+    import json
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(raw)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body) if body else {}

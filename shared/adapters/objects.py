@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.errors import InputFileError, PayloadMissingError
+from shared.failures import classify
 from shared.readers.source import ByteCounter, file_chunks
 
 PAYLOAD_MISSING = "PayloadMissing"
@@ -23,6 +24,7 @@ class ObjectInfo:
 
 
 def _unreadable(bucket: str, key: str, exc: ClientError) -> InputFileError:
+    """The object cannot be read (gone, denied, precondition failed): a file failure."""
     code = exc.response.get("Error", {}).get("Code", "Unknown")
     return InputFileError(f"cannot read s3://{bucket}/{key}: {code}")
 
@@ -36,6 +38,8 @@ class Objects:
         try:
             out = self._client.head_object(**kwargs)
         except ClientError as exc:
+            if classify(exc).retriable:  # a throttle or 5xx past botocore's retries: redelivered
+                raise
             raise _unreadable(bucket, key, exc) from exc
         version = out.get("VersionId")
         return ObjectInfo(
@@ -68,6 +72,8 @@ class Objects:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "InvalidRange":
                 return iter(())
+            if classify(exc).retriable:  # a throttle or 5xx past botocore's retries: redelivered
+                raise
             raise _unreadable(bucket, key, exc) from exc
         return file_chunks(body, counter)
 

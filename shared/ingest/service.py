@@ -13,6 +13,7 @@ from shared.adapters.jobs_table import JobsTable, now_iso
 from shared.adapters.objects import ObjectInfo, Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
+from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.errors import (
     ConfigError,
@@ -116,25 +117,16 @@ class IngestService:
             logger.warning("lease lost: another invocation took the job over; stopping")
             return Report(job_id, "skipped")
         except Exception as exc:
-            failure = classify(exc)
-            if failure.retriable and not final:
-                logger.warning(
-                    "infrastructure error; the message will be redelivered",
-                    extra={"error_code": failure.code, "error": failure.message},
-                )
-                raise
-            logger.exception("job failed", extra={"error_code": failure.code})
-            self._fail_unfinished(message, failure)
-            if failure.retriable:
-                raise  # the last delivery: the message goes to the dead-letter queue
+            settle_failure(exc, final, lambda failure: self._fail_unfinished(message, failure))
             return Report(job_id, FAILED)
 
     def _fail_unfinished(self, message: ObjectRef | Continuation, failure: Failure) -> None:
         jobs = self.ports.jobs
         if isinstance(message, ObjectRef) and jobs.get(message.job_id) is None:
             jobs.create(message, message.size or 0, None, None, now_iso())
-        error = failure.message if failure.kind is Kind.FILE else f"gave up: {failure.message}"
-        jobs.fail_unfinished(message.job_id, error, failure.code, (QUEUED, RUNNING), self._clock())
+        jobs.fail_unfinished(
+            message.job_id, failure.job_error, failure.code, (QUEUED, RUNNING), self._clock()
+        )
 
     def open(self, ref: ObjectRef, context: LambdaContext, final: bool = False) -> Report:
         """A fresh upload: create its job unless a duplicate event already did, then run it."""
@@ -346,15 +338,14 @@ class IngestService:
         self, ledger: Ledger, failure: Failure, cursor: Any = None, bytes_read: int | None = None
     ) -> Report:
         job = ledger.job
-        error = failure.message if failure.kind is Kind.FILE else f"gave up: {failure.message}"
         ledger.checkpoint(
             cursor or job.cursor,
             job.bytes_read if bytes_read is None else bytes_read,
             status=FAILED,
-            error=error,
+            error=failure.job_error,
             error_code=failure.code,
         )
-        logger.error("job failed", extra={"error": error, "error_code": failure.code})
+        logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
         return Report(job.job_id, FAILED, ledger.totals)
 
 

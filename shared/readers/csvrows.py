@@ -157,6 +157,8 @@ def _broken(seq: int, feeder: _Feeder, exc: Exception, hold: int) -> Rejection:
         return _reject(seq, [first], reason, OVERSIZED, keep=False)
     if isinstance(exc, _QuoteNotClosedError):
         reason = f"the quoted field opened on line {line} is not closed within the {hold}-byte record limit"
+    elif "unexpected end of data" in str(exc):
+        reason = f"the quoted field opened on line {line} is never closed (the file ends inside it)"
     else:
         reason = f"malformed CSV row on line {line}: {exc}"
     return _reject(seq, [first], reason, MALFORMED_CSV)

@@ -13,9 +13,10 @@ from shared.adapters.jobs_table import JobsTable, RetryLease, now_iso
 from shared.adapters.objects import PAYLOAD_MISSING, Objects
 from shared.adapters.queues import MAX_DELAY_SECONDS, Queue
 from shared.adapters.records_table import LedgerTransactions, RecordsTable, Transition
+from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.errors import RecordError
-from shared.failures import classify
+from shared.failures import Failure, classify
 from shared.ingest.service import LambdaContext, Stream
 from shared.jobs import (
     COMPLETED,
@@ -90,21 +91,15 @@ class RetryService:
         try:
             return self._handle(request, context)
         except Exception as exc:
-            failure = classify(exc)
-            if failure.retriable and not final:
-                logger.warning(
-                    "infrastructure error; the retry will be redelivered",
-                    extra={"error_code": failure.code, "error": failure.message},
-                )
-                raise
-            logger.exception("retry round failed", extra={"error_code": failure.code})
-            error = f"retry round {request.round} could not run: {failure.message}"
-            self.ports.jobs.fail_unfinished(
-                request.job_id, error, failure.code, (RETRYING,), self._clock()
-            )
-            if failure.retriable:
-                raise  # the last delivery: the message goes to the dead-letter queue
-            return RetryReport(request.job_id, "failed", notes=[error])
+            error = f"retry round {request.round} could not run"
+            failure = settle_failure(exc, final, lambda f: self._fail_retrying(request, error, f))
+            return RetryReport(request.job_id, "failed", notes=[f"{error}: {failure.message}"])
+
+    def _fail_retrying(self, request: RetryRequest, error: str, failure: Failure) -> None:
+        message = f"{error}: {failure.message}"
+        self.ports.jobs.fail_unfinished(
+            request.job_id, message, failure.code, (RETRYING,), self._clock()
+        )
 
     def _handle(self, request: RetryRequest, context: LambdaContext) -> RetryReport:
         logger.append_keys(job_id=request.job_id)

@@ -6,8 +6,6 @@ One stack for the module (starting one takes seconds); each test uploads under i
 from __future__ import annotations
 
 import gzip
-import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +17,7 @@ import pytest
 import zstandard
 
 from tests.e2e.conftest import Running, start_local
+from tests.helpers import http_exchange
 
 TERMINAL = ("completed", "completed_with_errors", "failed")
 
@@ -129,14 +128,7 @@ def test_gzip_members_and_every_job_keeps_the_invariant(local):
 
 
 def raw_http(local: Running, request: bytes) -> tuple[int, dict[str, Any]]:
-    port = int(local.state["api_url"].rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
-        conn.sendall(request)
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-    head, _, body = reply.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), json.loads(body)
+    return http_exchange(int(local.state["api_url"].rsplit(":", 1)[1]), request)
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from loader.local.http import ApiServer
+from tests.helpers import http_exchange
 
 
 def echo(event, context):
@@ -25,17 +25,6 @@ def server():
     api.start()
     yield api
     api.stop()
-
-
-def exchange(port: int, raw: bytes) -> tuple[int, dict]:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(raw)
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-    head, _, body = reply.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, json.loads(body) if body else {}
 
 
 @pytest.mark.parametrize(
@@ -63,19 +52,19 @@ def exchange(port: int, raw: bytes) -> tuple[int, dict]:
     ],
 )
 def test_malformed_requests_get_a_json_error(server, request_bytes, status, code):
-    got_status, got = exchange(server.port, request_bytes)
+    got_status, got = http_exchange(server.port, request_bytes)
     assert (got_status, got["error"]) == (status, code) and got["message"]
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "DELETE", "PATCH", "BREW"])
 def test_every_method_reaches_the_api(server, method):
-    status, got = exchange(server.port, f"{method} /jobs HTTP/1.0\r\n\r\n".encode())
+    status, got = http_exchange(server.port, f"{method} /jobs HTTP/1.0\r\n\r\n".encode())
     assert (status, got["method"]) == (200, method)
 
 
 def test_a_chunked_body_is_read_whole(server):
     raw = b'POST /jobs/x/retry HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n'
-    status, got = exchange(server.port, raw)
+    status, got = http_exchange(server.port, raw)
     assert (status, got["body"]) == (200, '{"a": 1}')
 
 
@@ -83,7 +72,7 @@ def test_an_api_that_fails_is_a_502_with_json():
     api = ApiServer(failing, 0)
     api.start()
     try:
-        status, got = exchange(api.port, b"GET /jobs HTTP/1.0\r\n\r\n")
+        status, got = http_exchange(api.port, b"GET /jobs HTTP/1.0\r\n\r\n")
     finally:
         api.stop()
     assert (status, got["error"]) == (502, "BadGateway")
