@@ -241,6 +241,8 @@ class JsonArrayReader:
             if exc is None:
                 depth = nesting_depth(raw)
                 reason = f"JSON nested {depth} levels deep; at most {MAX_DEPTH} allowed"
+                if depth <= MAX_DEPTH:  # the decoder's own recursion budget ran out first
+                    reason = f"JSON nested {depth} levels deep, too deep for the decoder"
                 return Rejection(seq, line, offset, reason, raw, NESTING_TOO_DEEP)
             reason = f"malformed JSON: {getattr(exc, 'msg', exc)}"
             return Rejection(seq, line, offset, reason, raw, "MalformedJson")

@@ -207,3 +207,30 @@ def test_ledger_items_written_after_the_last_checkpoint_are_cleared_on_resume(st
     assert [i for i in stack.records(job_id) if i["status"] == "failed"] == []
     job = stack.job(job_id)
     assert (job["status"], job["n_sent"], job["n_failed"]) == ("completed", 1000, 0)
+
+
+def test_a_job_that_cannot_even_start_fails_on_the_last_delivery(stack, monkeypatch):
+    # GIVEN DynamoDB refusing to lease the job (throttled past botocore's retries) on every delivery
+    from botocore.exceptions import ClientError
+
+    from shared.errors import LedgerError
+    from shared.ingest.wiring import ingest_service
+
+    def throttled(*args, **kwargs):
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+        raise LedgerError("taking the lease failed") from ClientError(error, "UpdateItem")
+
+    monkeypatch.setattr(ingest_service().ports.jobs, "acquire", throttled)
+    note = stack.upload("a.jsonl", jsonl(10))
+    # WHEN the message is delivered, it is handed back; on its last delivery the job fails
+    with pytest.raises(BatchProcessingError):
+        invoke(stack, note)
+    assert stack.job(job_id_of(note))["status"] == "queued"
+    with pytest.raises(BatchProcessingError):
+        invoke(stack, note, receive_count=5)
+    job = stack.job(job_id_of(note))
+    assert (job["status"], job["error_code"]) == (
+        "failed",
+        "ProvisionedThroughputExceededException",
+    )
+    assert job["error"] == "gave up: taking the lease failed"

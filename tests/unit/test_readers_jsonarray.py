@@ -108,3 +108,28 @@ def test_keep_value_parses_the_element():
     [record] = read('[{"user": {"id": "é"}}]'.encode(), "x.json", keep_value=True)
     assert record.value == orjson.loads('{"user": {"id": "é"}}')
     assert not isinstance(record, Rejection)
+
+
+def test_an_element_nested_too_deep_is_rejected_and_its_neighbours_read():
+    data = b"[1," + b"[" * 1500 + b"]" * 1500 + b", 2]"
+    items = read(data, "x.json")
+    assert datas(items) == [b"1", b"2"]
+    [bad] = rejections(items)
+    assert (bad.seq, bad.code) == (1, "NestingTooDeep") and "1500 levels" in bad.reason
+
+
+def test_a_decoder_that_runs_out_of_recursion_rejects_only_that_element(monkeypatch):
+    # GIVEN a decoder whose recursion budget is short of an element's depth (Python versions differ)
+    from shared.readers import jsonarray
+
+    real = jsonarray.DECODER.raw_decode
+
+    def shallow(text, start):
+        if text[start] == "[" and text[start + 1] == "[":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(text, start)
+
+    monkeypatch.setattr(jsonarray, "DECODER", type("D", (), {"raw_decode": staticmethod(shallow)}))
+    items = read(b'[1, [[3]], {"a": 2}]', "x.json")
+    assert datas(items) == [b"1", b'{"a":2}']
+    assert [(r.seq, r.code) for r in rejections(items)] == [(1, "NestingTooDeep")]
