@@ -56,19 +56,15 @@ class ReaderError(InputFileError):
 def _guarded(items: Iterator[Item], fmt: str) -> Iterator[Item]:
     """The readers' boundary: records and rejections pass; a file error or an infrastructure error
     (reading the object) passes as it is; any other exception fails the file with a clear message."""
-    last: Item | None = None
     try:
-        for item in items:
-            last = item
-            yield item
+        yield from items
     except InputFileError:
         raise
     except Exception as exc:
         if classify(exc).retriable:
             raise
-        after = f" after line {last.line}" if last is not None else ""
         raise ReaderError(
-            f"the {fmt} reader failed{after}: {type(exc).__name__}: {str(exc)[:300]}"
+            f"the {fmt} reader failed: {type(exc).__name__}: {str(exc)[:300]}"
         ) from exc
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import orjson
+
 from shared.errors import RecordError
 from shared.models import Cursor, Record, Rejection
-from shared.readers.jsonvalue import decode_utf8, parse_json
+from shared.readers.jsonvalue import MAX_DEPTH, decode_utf8, parse_json
 from shared.readers.lines import Oversized, iter_lines
 
 Item = Record | Rejection
@@ -44,13 +46,23 @@ def _line_records(
 
 def _is_blank_json(data: bytes) -> bool:
     """Empty, or only the whitespace JSON allows (a form feed is not blank: it is bad JSON)."""
-    return not data.strip(b" \t\r")
+    return not data or (data[0] in b" \t\r" and not data.strip(b" \t\r"))
 
 
 def read_json_lines(
     chunks: Iterator[bytes], cursor: Cursor, hold: int, keep_value: bool
 ) -> Iterator[Item]:
+    loads, deep = orjson.loads, 2 * MAX_DEPTH
+
     def make(seq: int, line: int, offset: int, data: bytes) -> Item:
+        # A line too short to nest too deep is decided by orjson alone, inline: most lines.
+        if len(data) <= deep:
+            try:
+                value = loads(data)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                return Record(seq, line, offset, data, value if keep_value else None)
         try:
             value = parse_json(data)
         except RecordError as exc:
