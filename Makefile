@@ -2,6 +2,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
 
 .PHONY: setup local test fuzz lint format typecheck bench synth deploy destroy clean
 
@@ -12,10 +13,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# What the local stack runs, and nothing else (no CDK, no test tools): quick on a fresh machine.
+$(LOCAL_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	touch $(LOCAL_STAMP)
+
 setup: $(STAMP)
 
 # The whole service on this machine: moto on loopback, the real handlers, the HTTP API. Ctrl-C stops it.
-local: $(STAMP)
+local: $(LOCAL_STAMP)
 	$(BIN)/loader local $(LOCAL_ARGS)
 
 test: $(STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from rich.table import Table
 
 from loader.client import Api, ClientError, Target, local_target, stack_target
 from loader.state import default_state_file
-from shared.jobs import FINISHED, RETRYING, job_id_for
+from shared.jobs import FINISHED, JOB_ID_PATTERN, job_id_for
 
 console = Console(stderr=True)
 out = Console()
@@ -53,6 +54,41 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_ID_CHARS = re.compile(r"[a-z2-7]{1,24}")
+MAX_LISTED = 10
+
+
+def resolve_job(api: Api, ref: str | None) -> str:
+    """A job named by its id, any unique prefix of it, or nothing (the newest job)."""
+    if ref is None:
+        newest = api.get("/jobs", limit=1)["jobs"]
+        if not newest:
+            raise ClientError("there are no jobs yet: send a file first (loader send FILE)")
+        return str(newest[0]["job_id"])
+    ref = ref.strip().lower()
+    if JOB_ID_PATTERN.fullmatch(ref):
+        return ref
+    if not _ID_CHARS.fullmatch(ref):
+        raise ClientError(f"{ref!r} is not a job id or the start of one (a-z and 2-7)")
+    matches: list[str] = []
+    token = None
+    while True:
+        page = api.get("/jobs", id_prefix=ref, limit=100, next_token=token)
+        matches += [j["job_id"] for j in page["jobs"]]
+        token = page["next_token"]
+        if not token or len(matches) > MAX_LISTED:
+            break
+    if not matches:
+        raise ClientError(f"no job id starts with {ref!r}")
+    if len(matches) > 1:
+        more = " and more" if len(matches) > MAX_LISTED else ""
+        listed = ", ".join(matches[:MAX_LISTED])
+        raise ClientError(
+            f"{ref!r} is the start of several job ids: {listed}{more}; give more of it"
+        )
+    return matches[0]
+
+
 def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
@@ -76,7 +112,7 @@ def _summary(job: dict[str, Any]) -> None:
 @click.option("--key", help="Object key under the incoming prefix (default: the file's name).")
 @click.option("--format", "fmt", help="Format, stored as the object's metadata.")
 @click.option("--partition-key-field", help="Partition-key field, stored as the object's metadata.")
-@click.option("--follow", is_flag=True, help="Follow the job to its end.")
+@click.option("--follow", is_flag=True, help="Follow the job to its end (through its retries).")
 @click.option(
     "--timeout",
     type=float,
@@ -129,7 +165,7 @@ def _follow(api: Api, job_id: str, timeout: float, quiet: bool) -> dict[str, Any
                 progress.update(
                     task, completed=job["progress"], description=f"job {job_id}: {job['status']}"
                 )
-                if job["status"] in FINISHED or job["status"] == RETRYING:
+                if job["status"] in FINISHED:  # through the retry rounds, to the final status
                     return job
             if time.monotonic() > deadline:
                 raise ClientError(f"job {job_id} did not finish within {timeout:g} s")
@@ -137,52 +173,68 @@ def _follow(api: Api, job_id: str, timeout: float, quiet: bool) -> dict[str, Any
 
 
 @click.command()
-@click.option("--key", help="Only jobs of this object key.")
+@click.option(
+    "--key", help="Only jobs whose object key starts with this (incoming/ may be left out)."
+)
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @target_options
 def jobs(target: Target, key: str | None, limit: int, as_json: bool) -> None:
     """Jobs, newest first."""
-    page = Api(target).get("/jobs", key=key, limit=limit)
+    api, token = Api(target), None
+    found: list[dict[str, Any]] = []
+    while len(found) < limit:  # a key prefix is filtered after reading: follow the pages
+        page = api.get("/jobs", key_prefix=key, limit=min(100, limit), next_token=token)
+        found += page["jobs"]
+        token = page["next_token"]
+        if not token:
+            break
+    found = found[:limit]
     if as_json:
-        return _print_json(page)
-    table = Table(
-        "job", "status", "key", "records", "sent", "failed", "rejected", "dead", "created"
-    )
-    for j in page["jobs"]:
+        return _print_json({"jobs": found, "next_token": token})
+    # The id is never cut: it is what the other commands take. The key gives way instead.
+    table = Table(box=None, pad_edge=False)
+    table.add_column("job", no_wrap=True, min_width=24)
+    table.add_column("status", no_wrap=True, min_width=len("completed_with_errors"))
+    table.add_column("sent", justify="right", no_wrap=True, min_width=9)
+    table.add_column("key", overflow="ellipsis", no_wrap=True, min_width=8)
+    for j in found:
         c = j["counts"]
         table.add_row(
             j["job_id"],
             j["status"],
-            j["source"]["key"],
-            *(f"{c[n]:,}" for n in ("records", "sent", "failed", "rejected", "dead")),
-            j["created_at"],
+            f"{c['sent']:,}/{c['records']:,}",
+            j["source"]["key"].removeprefix(target.incoming_prefix),
         )
     out.print(table)
+    if not found:
+        out.print("no jobs yet: loader send FILE")
 
 
 @click.command()
-@click.argument("job_id")
+@click.argument("job_id", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @target_options
-def status(target: Target, job_id: str, as_json: bool) -> None:
-    """One job: status, counts, progress, error."""
-    job = Api(target).get(f"/jobs/{job_id}")
+def status(target: Target, job_id: str | None, as_json: bool) -> None:
+    """One job (any unique prefix of its id; none: the newest): status, counts, progress, error."""
+    api = Api(target)
+    job = api.get(f"/jobs/{resolve_job(api, job_id)}")
     _print_json(job) if as_json else _summary(job)
 
 
 @click.command()
-@click.argument("job_id")
+@click.argument("job_id", required=False)
 @click.option("--status", "record_status", type=click.Choice(["failed", "rejected", "dead", "sent"]), default=None,
               help="Only records in this status (default: all that needed attention).")  # fmt: skip
 @click.option("--limit", type=int, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @target_options
 def failures(
-    target: Target, job_id: str, record_status: str | None, limit: int, as_json: bool
+    target: Target, job_id: str | None, record_status: str | None, limit: int, as_json: bool
 ) -> None:
-    """A job's records that needed attention, with their reasons."""
+    """A job's records that needed attention, with their reasons (none named: the newest job)."""
     api, token = Api(target), None
+    job_id = resolve_job(api, job_id)
     records: list[dict[str, Any]] = []
     while len(records) < limit:
         page = api.get(
@@ -199,6 +251,9 @@ def failures(
     records = records[:limit]
     if as_json:
         return _print_json({"job_id": job_id, "records": records})
+    if not records:
+        out.print(f"job {job_id}: no records {record_status or 'needed attention'}")
+        return
     table = Table("seq", "line", "status", "code", "attempts", "reason")
     for r in records:
         table.add_row(
@@ -218,9 +273,10 @@ def failures(
 @click.option("--json", "as_json", is_flag=True)
 @target_options
 def retry(target: Target, job_id: str, include_dead: bool, as_json: bool) -> None:
-    """Queue a retry of a job's failed (and, if asked, dead) records."""
-    answer = Api(target).post(
-        f"/jobs/{job_id}/retry", {"include_dead": True} if include_dead else None
+    """Queue a retry of a job's failed (and, if asked, dead) records (any unique prefix of its id)."""
+    api = Api(target)
+    answer = api.post(
+        f"/jobs/{resolve_job(api, job_id)}/retry", {"include_dead": True} if include_dead else None
     )
     _print_json(answer) if as_json else out.print(answer["message"])
 

@@ -61,7 +61,13 @@ def _query(name: str) -> str | None:
 
 @app.get("/jobs")
 def list_jobs() -> dict[str, Any]:
-    page = jobs_api().list_jobs(_query("key"), _query("limit"), _query("next_token"))
+    page = jobs_api().list_jobs(
+        _query("key"),
+        _query("limit"),
+        _query("next_token"),
+        _query("key_prefix"),
+        _query("id_prefix"),
+    )
     return {"jobs": page.items, "next_token": page.next_token}
 
 

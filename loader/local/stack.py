@@ -168,7 +168,10 @@ class LocalStack:
 
 
 def _check_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on. SO_REUSEADDR, as the servers themselves set it, so
+    the connections of a stack just stopped (TIME_WAIT) do not keep a restart out for a minute."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

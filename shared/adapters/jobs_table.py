@@ -321,17 +321,30 @@ def job_pages(
     key: tuple[str, str],
     limit: int,
     start: dict[str, Any] | None,
+    prefixes: dict[str, str] | None = None,
 ) -> tuple[list[Job], dict[str, Any] | None]:
-    """One page of jobs from an index keyed by `key` (attribute, value), newest first."""
+    """One page of jobs from an index keyed by `key` (attribute, value), newest first.
+
+    `prefixes` keeps only jobs whose attributes start so (`{"job_id": "6l3f"}`). DynamoDB filters
+    after it reads `limit` items, so a page may hold fewer jobs, or none, and still have a next one.
+    """
+    values: dict[str, Any] = {":v": key[1]}
+    names = {"#k": key[0]}
     kwargs: dict[str, Any] = {
         "TableName": table,
         "IndexName": index,
         "KeyConditionExpression": "#k = :v",
-        "ExpressionAttributeNames": {"#k": key[0]},
-        "ExpressionAttributeValues": to_item({":v": key[1]}),
         "ScanIndexForward": False,
         "Limit": limit,
     }
+    if prefixes:
+        conditions = []
+        for i, (attribute, prefix) in enumerate(sorted(prefixes.items())):
+            names[f"#p{i}"], values[f":p{i}"] = attribute, prefix
+            conditions.append(f"begins_with(#p{i}, :p{i})")
+        kwargs["FilterExpression"] = " AND ".join(conditions)
+    kwargs["ExpressionAttributeNames"] = names
+    kwargs["ExpressionAttributeValues"] = to_item(values)
     if start:
         kwargs["ExclusiveStartKey"] = to_item(start)
     page = client.query(**kwargs)

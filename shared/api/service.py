@@ -20,6 +20,7 @@ from .tokens import decode_token, encode_token
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 _DIGITS = re.compile(r"[0-9]{1,4}")
+_ID_PREFIX = re.compile(r"[a-z2-7]{1,24}")
 MAX_SEQS = 1000
 
 
@@ -106,15 +107,30 @@ class JobsApi:
         return job
 
     # -- routes -------------------------------------------------------------------
-    def list_jobs(self, key: str | None, limit: str | None, token: str | None) -> Page:
+    def list_jobs(
+        self,
+        key: str | None,
+        limit: str | None,
+        token: str | None,
+        key_prefix: str | None = None,
+        id_prefix: str | None = None,
+    ) -> Page:
+        """Jobs newest first: all, of one key, or those whose key or id starts with a prefix."""
         n = self.limit(limit)
+        prefixes: dict[str, str] = {}
         if key:
-            if not key.startswith(self._config.incoming_prefix):
-                key = self._config.incoming_prefix + key
-            index, partition = JOBS_BY_KEY_INDEX, ("source_key", f"{self._config.bucket}/{key}")
+            index, partition = JOBS_BY_KEY_INDEX, ("source_key", self._source_key(key))
         else:
             index, partition = JOBS_BY_TIME_INDEX, ("kind", JOB_KIND)
-        scope = f"jobs:{partition[1]}"
+        if key_prefix:
+            prefixes["source_key"] = self._source_key(key_prefix)
+        if id_prefix:
+            if not _ID_PREFIX.fullmatch(id_prefix):
+                raise BadRequestError(
+                    "id_prefix must be 1 to 24 characters of a-z and 2-7", "InvalidIdPrefix"
+                )
+            prefixes["job_id"] = id_prefix
+        scope = f"jobs:{partition[1]}:{sorted(prefixes.items())}"
         jobs, last = job_pages(
             self._ddb,
             self._jobs.table,
@@ -122,8 +138,14 @@ class JobsApi:
             partition,
             n,
             decode_token(token, scope, self._secret),
+            prefixes,
         )
         return Page([job_view(j) for j in jobs], encode_token(last, scope, self._secret))
+
+    def _source_key(self, key: str) -> str:
+        if not key.startswith(self._config.incoming_prefix):
+            key = self._config.incoming_prefix + key
+        return f"{self._config.bucket}/{key}"
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         return job_view(self._job(job_id))

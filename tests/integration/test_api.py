@@ -82,6 +82,29 @@ def test_jobs_are_listed_newest_first_page_by_page_and_by_key(stack):
     assert by_full_key["jobs"] == by_key["jobs"]
 
 
+def all_pages(query):
+    found, token = [], None
+    while True:
+        status, page = call("GET", "/jobs", {**query, **({"next_token": token} if token else {})})
+        assert status == 200
+        found += [j["job_id"] for j in page["jobs"]]
+        token = page["next_token"]
+        if not token:
+            return found
+
+
+def test_jobs_are_found_by_a_prefix_of_their_key_or_id(stack):
+    ids = [
+        upload_and_ingest(stack, name, jsonl(1)) for name in ("a/x.jsonl", "a/y.jsonl", "b.jsonl")
+    ]
+    assert all_pages({"key_prefix": "a/", "limit": "1"}) == [ids[1], ids[0]]
+    assert all_pages({"key_prefix": "incoming/b", "limit": "1"}) == [ids[2]]
+    assert all_pages({"id_prefix": ids[2][:6], "limit": "1"}) == [ids[2]]
+    assert all_pages({"id_prefix": ids[0], "limit": "1"}) == [ids[0]]
+    status, got = call("GET", "/jobs", {"id_prefix": "NOT-AN-ID"})
+    assert (status, got["error"]) == (400, "InvalidIdPrefix")
+
+
 def test_failed_records_page_by_page(stack):
     job_id = with_failures(stack)
     seqs, token = [], None
