@@ -191,5 +191,6 @@ for _command in (
     commands.failures,
     commands.retry,
     commands.tail,
+    commands.events,
 ):
     main.add_command(_command)

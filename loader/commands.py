@@ -331,3 +331,45 @@ def tail(
             else:
                 del iterators[shard]
         time.sleep(0.2)
+
+
+@click.command()
+@click.option("--follow", is_flag=True, help="Keep waiting for new events (Ctrl-C stops).")
+@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON event per line, as EventBridge sent it."
+)
+@target_options
+def events(target: Target, follow: bool, timeout: float | None, as_json: bool) -> None:
+    """Job status changes, as published to EventBridge (and taken off the stack's events queue)."""
+    if not target.events_queue_url:
+        raise ClientError("this stack has no job events queue (JobEventsQueueUrl output)")
+    sqs = target.client("sqs")
+    deadline = (time.monotonic() + timeout) if timeout else None
+    while deadline is None or time.monotonic() < deadline:
+        got = sqs.receive_message(
+            QueueUrl=target.events_queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1 if follow else 0,
+        )
+        messages = sorted(
+            got.get("Messages", []), key=lambda m: json.loads(m["Body"]).get("time", "")
+        )
+        for message in messages:
+            event = json.loads(message["Body"])
+            if as_json:
+                click.echo(json.dumps(event))
+            else:
+                d = event.get("detail", {})
+                c = d.get("counts") or {}
+                line = (
+                    f"{event.get('time', '')}  {d.get('job_id')}  {d.get('previous_status') or '-'} -> "
+                    f"{d.get('status')}  sent {c.get('sent', 0):,}/{c.get('records', 0):,}  "
+                    f"{(d.get('source') or {}).get('key', '')}"
+                )
+                click.echo(line + (f"  error: {d['error']}" if d.get("error") else ""))
+            sqs.delete_message(
+                QueueUrl=target.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        if not messages and not follow:
+            return

@@ -78,6 +78,7 @@ class LoaderConfig:
     retry_max_delay_seconds: int = 3600
     token_key: str = ""
     max_receive_count: int = names.MAX_RECEIVE_COUNT
+    event_bus: str = "default"
     incoming_prefix: str = names.INCOMING_PREFIX
     spill_prefix: str = names.SPILL_PREFIX
 
@@ -120,6 +121,7 @@ class LoaderConfig:
                 env, names.ENV_RETRY_MAX_DELAY_SECONDS, _positive(int), 3600
             ),
             token_key=env.get(names.ENV_TOKEN_KEY, ""),
+            event_bus=env.get(names.ENV_EVENT_BUS) or "default",
             max_receive_count=_read(
                 env, names.ENV_MAX_RECEIVE_COUNT, _positive(int), names.MAX_RECEIVE_COUNT
             ),

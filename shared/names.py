@@ -11,6 +11,8 @@ JOBS_BY_TIME_INDEX = (
     "jobs_by_time_index"  # kind (always "job") + created_at: every job, newest first
 )
 JOB_KIND = "job"
+EVENT_SOURCE = "s3-kinesis-loader"  # job status changes on EventBridge
+EVENT_DETAIL_TYPE = "Job Status Change"
 RECORDS_STATUS_INDEX = "batch_status_index"
 RECORDS_STATUS_ATTRIBUTE = "job_status"  # "<job id>#<status>": the status index's partition key
 
@@ -36,6 +38,7 @@ ENV_DEFAULT_PARTITION_KEY_FIELD = "LOADER_DEFAULT_PARTITION_KEY_FIELD"
 ENV_MAX_RETRIES = "LOADER_MAX_RETRIES"
 ENV_RETRY_MAX_DELAY_SECONDS = "LOADER_RETRY_MAX_DELAY_SECONDS"
 ENV_TOKEN_KEY = "LOADER_TOKEN_KEY"
+ENV_EVENT_BUS = "LOADER_EVENT_BUS"  # where job status changes are published (default: "default")
 ENV_MAX_RECEIVE_COUNT = (
     "LOADER_MAX_RECEIVE_COUNT"  # the queues' redrive limit: a last delivery fails its job
 )

@@ -17,6 +17,7 @@ JOBS_TABLE = "loader-jobs"
 RECORDS_TABLE = "loader-records"
 INGEST_QUEUE = "loader-ingest"
 RETRY_QUEUE = "loader-retry"
+EVENTS_QUEUE = "loader-events"  # a rule sends job status changes here, for `loader events`
 STREAM_SHARDS = 2
 
 
@@ -30,6 +31,7 @@ class Resources:
     retry_queue_url: str
     ingest_dlq_url: str
     retry_dlq_url: str
+    events_queue_url: str
 
     def environment(self) -> dict[str, str]:
         """The functions' configuration, as the CDK stack sets it."""
@@ -53,7 +55,19 @@ def _queue_with_dlq(sqs: Any, name: str) -> tuple[str, str]:
     return queue, dlq
 
 
-def create(s3: Any, ddb: Any, kinesis: Any, sqs: Any, shards: int = STREAM_SHARDS) -> Resources:
+def _events_to_queue(events: Any, sqs: Any) -> str:
+    """A rule on the default bus that sends every job status change to a queue."""
+    queue = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    pattern = {"source": [names.EVENT_SOURCE], "detail-type": [names.EVENT_DETAIL_TYPE]}
+    events.put_rule(Name="loader-job-events", EventPattern=orjson.dumps(pattern).decode())
+    events.put_targets(Rule="loader-job-events", Targets=[{"Id": "cli", "Arn": arn["QueueArn"]}])
+    return str(queue)
+
+
+def create(
+    s3: Any, ddb: Any, kinesis: Any, sqs: Any, events: Any, shards: int = STREAM_SHARDS
+) -> Resources:
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     ddb.create_table(**schema.create_table_args(JOBS_TABLE, schema.JOBS))
@@ -74,5 +88,6 @@ def create(s3: Any, ddb: Any, kinesis: Any, sqs: Any, shards: int = STREAM_SHARD
         },
     )  # fmt: skip
     return Resources(
-        BUCKET, STREAM, JOBS_TABLE, RECORDS_TABLE, ingest, retry, ingest_dlq, retry_dlq
-    )
+        BUCKET, STREAM, JOBS_TABLE, RECORDS_TABLE, ingest, retry, ingest_dlq, retry_dlq,
+        _events_to_queue(events, sqs),
+    )  # fmt: skip

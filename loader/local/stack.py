@@ -72,11 +72,12 @@ class LocalStack:
         )
         clients = {
             name: session.client(name, endpoint_url=endpoint)
-            for name in ("s3", "dynamodb", "kinesis", "sqs")
+            for name in ("s3", "dynamodb", "kinesis", "sqs", "events")
         }
         res = resources.create(
-            clients["s3"], clients["dynamodb"], clients["kinesis"], clients["sqs"], o.shards
-        )
+            clients["s3"], clients["dynamodb"], clients["kinesis"], clients["sqs"],
+            clients["events"], o.shards,
+        )  # fmt: skip
         self._configure_environment(endpoint, res)
         self._start_functions(clients["sqs"], res)
         self.state = {
@@ -90,6 +91,7 @@ class LocalStack:
             "records_table": res.records_table,
             "ingest_queue_url": res.ingest_queue_url,
             "retry_queue_url": res.retry_queue_url,
+            "events_queue_url": res.events_queue_url,
             "pid": os.getpid(),
         }
         o.state_file.parent.mkdir(parents=True, exist_ok=True)

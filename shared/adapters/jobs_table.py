@@ -112,7 +112,10 @@ class JobsTable:
         return True
 
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
-        """Take the job's lease: free, expired, or already ours. Raises when it is busy or finished."""
+        """Take the job's lease: free, expired, or already ours. Raises when it is busy or finished.
+
+        The job comes back running, with its status before in `extra["previous_status"]`.
+        """
         try:
             out = self._client.update_item(
                 TableName=self.table,
@@ -137,7 +140,7 @@ class JobsTable:
                         ":now_iso": now_iso(),
                     }
                 ),
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if not _conditional_failed(exc):
@@ -150,7 +153,10 @@ class JobsTable:
             raise JobBusyError(
                 f"job {job_id} is leased by {job.lease_owner} until {job.lease_expires}"
             ) from exc
-        return job_from_item(out["Attributes"])
+        job = job_from_item(out["Attributes"])  # as it was: its status says whether it just started
+        job.extra["previous_status"] = job.status
+        job.status, job.lease_owner, job.lease_expires, job.hops = RUNNING, owner, lease_until, hop
+        return job
 
     def record_progress(
         self,
@@ -208,11 +214,12 @@ class JobsTable:
 
     def fail_unfinished(
         self, job_id: str, error: str, error_code: str, statuses: tuple[str, ...], now: float
-    ) -> bool:
+    ) -> Job | None:
         """Fail the job with `error` if it is in one of `statuses` and nobody else holds its lease.
 
         The last resort when an invocation cannot settle the job itself: its counters stay as last
-        checkpointed. False when the job is elsewhere (finished, or leased to a live invocation).
+        checkpointed. Returns the job as it was, or None when it is elsewhere (finished, or leased to
+        a live invocation).
         """
         placeholders = ", ".join(f":s{i}" for i in range(len(statuses)))
         values: dict[str, Any] = {f":s{i}": s for i, s in enumerate(statuses)}
@@ -220,7 +227,7 @@ class JobsTable:
         values.update({":failed": FAILED, ":error": error, ":code": error_code, ":now": now,
                        ":now_iso": stamp})  # fmt: skip
         try:
-            self._client.update_item(
+            out = self._client.update_item(
                 TableName=self.table,
                 Key=to_item({"job_id": job_id}),
                 UpdateExpression=(
@@ -233,12 +240,13 @@ class JobsTable:
                 ),
                 ExpressionAttributeNames={"#st": "status", "#error": "error"},
                 ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                return False
+                return None
             raise LedgerError(f"failing job {job_id} failed: {exc}") from exc
-        return True
+        return job_from_item(out["Attributes"])
 
     def release_if_owner(self, job_id: str, owner: str) -> None:
         """Best effort after an unexpected error: let the redelivery resume without waiting."""
@@ -289,8 +297,9 @@ class RetryLease:
 
     def set_status(
         self, job_id: str, status: str, when: tuple[str, ...], require_no_failed: bool = False
-    ) -> bool:
-        """Move the job to `status` if it is in one of `when` (and, if asked, has no failed record left)."""
+    ) -> Job | None:
+        """Move the job to `status` if it is in one of `when` (and, if asked, has no failed record
+        left). Returns the job as it was, or None when it was not in such a state."""
         condition = "#st IN (" + ", ".join(f":w{i}" for i in range(len(when))) + ")"
         if require_no_failed:
             condition += " AND n_failed = :zero"
@@ -299,19 +308,20 @@ class RetryLease:
         if require_no_failed:
             values[":zero"] = 0
         try:
-            self._client.update_item(
+            out = self._client.update_item(
                 TableName=self.table,
                 Key=to_item({"job_id": job_id}),
                 UpdateExpression="SET #st = :status, updated_at = :now, finished_at = :now",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                return False
+                return None
             raise LedgerError(f"setting the status of job {job_id} failed: {exc}") from exc
-        return True
+        return job_from_item(out["Attributes"])
 
 
 def job_pages(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shared.adapters.job_events import JobEvents
 from shared.adapters.jobs_table import JobsTable, now_iso
 from shared.adapters.objects import ObjectInfo, Objects
 from shared.adapters.queues import Queue
@@ -72,6 +73,7 @@ class IngestPorts:
     stream: Stream
     ingest_queue: Queue
     retry_queue: Queue
+    events: JobEvents
 
 
 @dataclass(slots=True)
@@ -119,14 +121,19 @@ class IngestService:
         except Exception as exc:
             settle_failure(exc, final, lambda failure: self._fail_unfinished(message, failure))
             return Report(job_id, FAILED)
+        finally:
+            self.ports.events.flush()
 
     def _fail_unfinished(self, message: ObjectRef | Continuation, failure: Failure) -> None:
         jobs = self.ports.jobs
         if isinstance(message, ObjectRef) and jobs.get(message.job_id) is None:
             jobs.create(message, message.size or 0, None, None, now_iso())
-        jobs.fail_unfinished(
+        was = jobs.fail_unfinished(
             message.job_id, failure.job_error, failure.code, (QUEUED, RUNNING), self._clock()
         )
+        if was is not None:
+            was.error = failure.job_error
+            self.ports.events.changed(was, FAILED, was.status)
 
     def open(self, ref: ObjectRef, context: LambdaContext, final: bool = False) -> Report:
         """A fresh upload: create its job unless a duplicate event already did, then run it."""
@@ -156,6 +163,9 @@ class IngestService:
             logger.info(
                 "job opened" if created else "job exists (duplicate event)", extra={"key": ref.key}
             )
+            if created:
+                opened = Job(ref.job_id, ref.bucket, ref.key, ref.version_id, etag, size, QUEUED)
+                self.ports.events.changed(opened, QUEUED, None)
         return self.run(ref.job_id, 0, context, final)
 
     def _head(self, ref: ObjectRef) -> ObjectInfo | None:
@@ -175,6 +185,7 @@ class IngestService:
         except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not run", extra={"reason": str(exc)})
             return Report(job_id, "skipped")
+        self.ports.events.changed(job, RUNNING, job.extra.get("previous_status"))
         try:
             return self._run(job, owner, hop, context, final)
         except LeaseLostError:
@@ -331,6 +342,7 @@ class IngestService:
         else:
             status = COMPLETED_WITH_ERRORS if counts.rejected or counts.dead else COMPLETED
         ledger.checkpoint(cursor, size, status=status)
+        self.ports.events.changed(job, status, RUNNING)
         logger.info("input read", extra={"status": status, "counts": counts.as_dict()})
         return Report(job.job_id, status, ledger.totals)
 
@@ -345,6 +357,8 @@ class IngestService:
             error=failure.job_error,
             error_code=failure.code,
         )
+        job.error = failure.job_error
+        self.ports.events.changed(job, FAILED, RUNNING)
         logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
         return Report(job.job_id, FAILED, ledger.totals)
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from shared import names
 from shared.adapters import clients
+from shared.adapters.job_events import JobEvents
 from shared.adapters.jobs_table import JobsTable
 from shared.adapters.kinesis import KinesisStream
 from shared.adapters.objects import Objects
@@ -28,6 +29,7 @@ def ports_for(config: LoaderConfig) -> IngestPorts:
         stream=KinesisStream(clients.client("kinesis"), config.stream),
         ingest_queue=Queue(sqs, config.ingest_queue_url),
         retry_queue=Queue(sqs, config.retry_queue_url),
+        events=JobEvents(clients.client("events"), config.event_bus),
     )
 
 

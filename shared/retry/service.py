@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.adapters.job_events import JobEvents
 from shared.adapters.jobs_table import JobsTable, RetryLease, now_iso
 from shared.adapters.objects import PAYLOAD_MISSING, Objects
 from shared.adapters.queues import MAX_DELAY_SECONDS, Queue
@@ -22,6 +23,7 @@ from shared.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
     DEAD,
+    FAILED,
     QUEUED,
     REC_FAILED,
     RETRYING,
@@ -51,6 +53,7 @@ class RetryPorts:
     objects: Objects
     stream: Stream
     retry_queue: Queue
+    events: JobEvents
 
 
 @dataclass(slots=True)
@@ -94,12 +97,17 @@ class RetryService:
             error = f"retry round {request.round} could not run"
             failure = settle_failure(exc, final, lambda f: self._fail_retrying(request, error, f))
             return RetryReport(request.job_id, "failed", notes=[f"{error}: {failure.message}"])
+        finally:
+            self.ports.events.flush()
 
     def _fail_retrying(self, request: RetryRequest, error: str, failure: Failure) -> None:
         message = f"{error}: {failure.message}"
-        self.ports.jobs.fail_unfinished(
+        was = self.ports.jobs.fail_unfinished(
             request.job_id, message, failure.code, (RETRYING,), self._clock()
         )
+        if was is not None:
+            was.error = message
+            self.ports.events.changed(was, FAILED, was.status)
 
     def _handle(self, request: RetryRequest, context: LambdaContext) -> RetryReport:
         logger.append_keys(job_id=request.job_id)
@@ -132,7 +140,9 @@ class RetryService:
         if job.status in (COMPLETED, COMPLETED_WITH_ERRORS) and (
             job.counts.failed or request.include_dead
         ):
-            p.lease.set_status(job.job_id, RETRYING, (COMPLETED, COMPLETED_WITH_ERRORS))
+            was = p.lease.set_status(job.job_id, RETRYING, (COMPLETED, COMPLETED_WITH_ERRORS))
+            if was is not None:
+                p.events.changed(was, RETRYING, was.status)
         limits = p.stream.limits(c.max_request_kib)
         sender = Sender(
             p.stream,
@@ -274,7 +284,9 @@ class RetryService:
             report.outcome = "scheduled"
         elif job.status == RETRYING:
             final = COMPLETED_WITH_ERRORS if job.counts.rejected or job.counts.dead else COMPLETED
-            p.lease.set_status(job_id, final, (RETRYING,), require_no_failed=True)
+            was = p.lease.set_status(job_id, final, (RETRYING,), require_no_failed=True)
+            if was is not None:
+                p.events.changed(was, final, RETRYING)
         logger.info(
             "retry round done",
             extra={"round": request.round, "recovered": report.recovered, "failed": report.failed,

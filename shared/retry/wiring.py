@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from shared.adapters import clients
+from shared.adapters.job_events import JobEvents
 from shared.adapters.jobs_table import JobsTable, RetryLease
 from shared.adapters.kinesis import KinesisStream
 from shared.adapters.objects import Objects
@@ -27,5 +28,6 @@ def retry_service() -> RetryService:
         objects=Objects(clients.client("s3")),
         stream=KinesisStream(clients.client("kinesis"), c.stream),
         retry_queue=Queue(clients.client("sqs"), c.retry_queue_url),
+        events=JobEvents(clients.client("events"), c.event_bus),
     )
     return RetryService(c, ports)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -36,10 +37,13 @@ class Running:
         with urllib.request.urlopen(self.state["api_url"] + path, timeout=10) as response:
             return json.loads(response.read())
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "loader", *args, "--state-file", str(self.state_file)],
             capture_output=True, text=True, timeout=300, check=False,
+            env={**os.environ, **(env or {})},
         )  # fmt: skip
 
     def wait_for_job(

@@ -77,3 +77,32 @@ def test_a_long_file_continues_across_short_invocations_without_duplicates(short
     assert job["status"] == "completed" and job["continuations"] >= 1
     landed = short_lived.stream()
     assert len(landed) == len(set(landed)) == 40000 == job["counts"]["sent"]
+
+
+def test_job_events_reach_the_events_command(local, tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(events(3) + b"oops\n")
+    sent = local.cli("send", str(path), "--follow", "--json")
+    job_id = json.loads(sent.stdout)["job_id"]
+    out = local.cli("events", "--json")
+    assert out.returncode == 0, out.stderr
+    got = [json.loads(line) for line in out.stdout.splitlines()]
+    mine = [e["detail"] for e in got if e["detail"]["job_id"] == job_id]
+    assert {(d["previous_status"], d["status"]) for d in mine} == {
+        (None, "queued"), ("queued", "running"), ("running", "completed_with_errors"),
+    }  # fmt: skip
+    assert all(e["source"] == "s3-kinesis-loader" for e in got)
+    assert local.cli("events").stdout == ""  # taken off the queue once read
+
+
+def test_a_job_is_named_by_a_prefix_or_is_the_newest(local, tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(events(5))
+    job_id = json.loads(local.cli("send", str(path), "--follow", "--json").stdout)["job_id"]
+    newest = json.loads(local.cli("status", "--json").stdout)
+    by_prefix = json.loads(local.cli("status", job_id[:4], "--json").stdout)
+    assert newest["job_id"] == by_prefix["job_id"] == job_id
+    missing = local.cli("status", "zzzzzzzz")
+    assert missing.returncode != 0 and "no job id starts with 'zzzzzzzz'" in missing.stderr
+    listing = local.cli("jobs", env={"COLUMNS": "80"})
+    assert job_id in listing.stdout  # never cut at 80 columns

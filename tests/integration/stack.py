@@ -30,6 +30,7 @@ class LocalStack:
     kinesis: Any
     ingest_queue_url: str
     retry_queue_url: str
+    events_queue_url: str = ""
 
     def upload(
         self, name: str, data: bytes, metadata: dict[str, str] | None = None
@@ -72,6 +73,19 @@ class LocalStack:
                 out.append(json.loads(m["Body"]))
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
+    def job_events(self) -> list[dict[str, Any]]:
+        """The job status changes published so far (through an EventBridge rule to a queue)."""
+        out: list[dict[str, Any]] = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10)
+            if not got.get("Messages"):
+                return out
+            for m in got["Messages"]:
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(
+                    QueueUrl=self.events_queue_url, ReceiptHandle=m["ReceiptHandle"]
+                )
+
     def event(self, *bodies: Any, receive_count: int = 1) -> dict[str, Any]:
         return sqs_event(*bodies, receive_count=receive_count)
 
@@ -88,6 +102,13 @@ def create(monkeypatch: Any, shards: int = 1, **env: str) -> LocalStack:
     sqs = boto3.client("sqs", region_name=REGION)
     ingest = sqs.create_queue(QueueName="loader-ingest")["QueueUrl"]
     retry = sqs.create_queue(QueueName="loader-retry")["QueueUrl"]
+    events_queue = sqs.create_queue(QueueName="loader-events")["QueueUrl"]
+    events_arn = sqs.get_queue_attributes(QueueUrl=events_queue, AttributeNames=["QueueArn"])
+    bus = boto3.client("events", region_name=REGION)
+    bus.put_rule(Name="job-events", EventPattern=json.dumps({"source": [names.EVENT_SOURCE]}))
+    bus.put_targets(
+        Rule="job-events", Targets=[{"Id": "q", "Arn": events_arn["Attributes"]["QueueArn"]}]
+    )
     settings = {
         names.ENV_BUCKET: BUCKET, names.ENV_STREAM: STREAM, names.ENV_JOBS_TABLE: JOBS,
         names.ENV_RECORDS_TABLE: RECORDS, names.ENV_INGEST_QUEUE_URL: ingest,
@@ -96,7 +117,7 @@ def create(monkeypatch: Any, shards: int = 1, **env: str) -> LocalStack:
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
     reset_caches()
-    return LocalStack(s3, ddb, sqs, kinesis, ingest, retry)
+    return LocalStack(s3, ddb, sqs, kinesis, ingest, retry, events_queue)
 
 
 def reset_caches() -> None:

@@ -305,3 +305,31 @@ def test_an_event_without_a_version_id_finds_the_version_by_its_etag(stack):
     invoke(stack, note)
     job_id = ObjectRef(moto_stack.BUCKET, "incoming/a.jsonl", version).job_id
     assert stack.job(job_id)["status"] == "completed"
+
+
+def test_each_status_change_is_published_as_a_job_event(stack):
+    # GIVEN a file with one bad line, WHEN its job runs
+    note = stack.upload("e.jsonl", jsonl(3) + b"not json\n")
+    invoke(stack, note)
+    invoke(stack, note)  # a duplicate event changes nothing, so it publishes nothing
+    # THEN queued, running and completed_with_errors were published, in order, with the job's facts
+    events = stack.job_events()
+    assert [e["detail"]["status"] for e in events] == ["queued", "running", "completed_with_errors"]
+    assert [e["detail"]["previous_status"] for e in events] == [None, "queued", "running"]
+    assert {(e["source"], e["detail-type"]) for e in events} == {
+        ("s3-kinesis-loader", "Job Status Change")
+    }
+    last = events[-1]["detail"]
+    assert last["job_id"] == job_id_of(note) and last["source"]["key"] == "incoming/e.jsonl"
+    assert last["counts"] == {"records": 4, "sent": 3, "failed": 0, "rejected": 1, "dead": 0}
+
+
+def test_a_failed_job_publishes_its_error(stack):
+    note = stack.upload("broken.json", b'[{"a": 1}, ')
+    invoke(stack, note)
+    *_, failed = stack.job_events()
+    assert (failed["detail"]["status"], failed["detail"]["previous_status"]) == (
+        "failed",
+        "running",
+    )
+    assert "not closed" in failed["detail"]["error"]

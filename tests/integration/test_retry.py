@@ -216,3 +216,12 @@ def test_a_round_that_cannot_run_on_its_last_delivery_fails_the_job(stack, monke
         "failed", "ConnectionResetError", 25,
     )  # fmt: skip
     assert "retry round 1 could not run" in job["error"]
+
+
+def test_the_retry_publishes_the_jobs_end(stack):
+    job_id = ingest_with_failures(stack)
+    stack.switch.on = False
+    retry(stack, {"job_id": job_id, "round": 1})
+    statuses = [(e["detail"]["previous_status"], e["detail"]["status"]) for e in stack.job_events()]
+    assert statuses == [(None, "queued"), ("queued", "running"), ("running", "retrying"),
+                        ("retrying", "completed")]  # fmt: skip
