@@ -9,7 +9,10 @@ from shared import names
 
 
 def loader_environment(
-    storage: Storage, retry_queue: sqs.IQueue, ingest_queue: sqs.IQueue | None = None
+    storage: Storage,
+    retry_queue: sqs.IQueue,
+    ingest_queue: sqs.IQueue | None = None,
+    event_bus: str | None = None,
 ) -> dict[str, str]:
     env = {
         names.ENV_BUCKET: storage.bucket.bucket_name,
@@ -22,4 +25,6 @@ def loader_environment(
     }
     if ingest_queue is not None:
         env[names.ENV_INGEST_QUEUE_URL] = ingest_queue.queue_url
+    if event_bus is not None:
+        env[names.ENV_EVENT_BUS] = event_bus
     return env

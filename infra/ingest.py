@@ -12,6 +12,7 @@ from constructs import Construct
 from infra import grants
 from infra.environment import loader_environment
 from infra.functions import Layers, loader_function
+from infra.job_events import JobEvents
 from infra.pipeline import QueueWithDlq, consume
 from infra.storage import Storage
 from shared import names
@@ -28,13 +29,14 @@ class Ingest(Construct):
         storage: Storage,
         layers: Layers,
         retry_queue: sqs.IQueue,
+        job_events: JobEvents,
     ) -> None:
         super().__init__(scope, construct_id)
         self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
         self.queue, self.dlq = self.queues.queue, self.queues.dlq
         self.function = loader_function(
             self, "Function", name="ingest", layers=layers, memory_mb=1024, timeout=TIMEOUT,
-            environment=loader_environment(storage, retry_queue, self.queue),
+            environment=loader_environment(storage, retry_queue, self.queue, job_events.bus_name),
             description="Streams uploaded files into Kinesis, with a ledger",
             # A long file continues through its own queue: SQS -> Lambda -> SQS, past 16 hops.
             recursive_loop=lambda_.RecursiveLoop.ALLOW,
@@ -46,6 +48,7 @@ class Ingest(Construct):
         grants.objects(fn, storage.bucket, names.SPILL_PREFIX, ["s3:PutObject"])
         grants.tables(fn, grants.TABLE_READ + grants.TABLE_WRITE, storage.jobs, storage.records)
         grants.stream_writer(fn, storage.stream)
+        job_events.grant_publish(fn)
         self.queue.grant_send_messages(fn)  # continuations
         retry_queue.grant_send_messages(fn)
         consume(fn, self.queue)

@@ -8,6 +8,7 @@ from constructs import Construct
 from infra import grants
 from infra.environment import loader_environment
 from infra.functions import Layers, loader_function
+from infra.job_events import JobEvents
 from infra.pipeline import QueueWithDlq, consume
 from infra.storage import Storage
 from shared import names
@@ -17,14 +18,20 @@ TIMEOUT = Duration.minutes(5)
 
 class Retry(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, layers: Layers
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        layers: Layers,
+        job_events: JobEvents,
     ) -> None:
         super().__init__(scope, construct_id)
         self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
         self.queue, self.dlq = self.queues.queue, self.queues.dlq
         self.function = loader_function(
             self, "Function", name="retry", layers=layers, memory_mb=512, timeout=TIMEOUT,
-            environment=loader_environment(storage, self.queue),
+            environment=loader_environment(storage, self.queue, event_bus=job_events.bus_name),
             description="Resends failed records from the ledger",
         )  # fmt: skip
         grants.objects(self.function, storage.bucket, names.SPILL_PREFIX, ["s3:GetObject"])
@@ -35,6 +42,7 @@ class Retry(Construct):
             storage.records,
         )
         grants.stream_writer(self.function, storage.stream)
+        job_events.grant_publish(self.function)
         self.queue.grant_send_messages(
             self.function
         )  # later rounds, and waits chained past 15 minutes

@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.api import Api
 from infra.functions import Layers
 from infra.ingest import Ingest
+from infra.job_events import JobEvents
 from infra.monitoring import Monitoring
 from infra.nag import suppress
 from infra.packaging import dependency_layer
@@ -24,7 +25,8 @@ def _context_int(stack: Stack, key: str) -> int | None:
 
 
 class LoaderStack(Stack):
-    """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned), `max_record_kib`."""
+    """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned),
+    `max_record_kib`, `event_bus_name` (where job events go; default: the account's default bus)."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -36,10 +38,16 @@ class LoaderStack(Stack):
             shard_count=_context_int(self, "shard_count"),
         )
         layers = Layers(self, "Layers", dependency_layer(self, "Dependencies"))
-        self.retry = Retry(self, "Retry", storage=self.storage, layers=layers)
-        self.ingest = Ingest(
-            self, "Ingest", storage=self.storage, layers=layers, retry_queue=self.retry.queue
+        self.job_events = JobEvents(
+            self, "JobEvents", bus_name=self.node.try_get_context("event_bus_name")
         )
+        self.retry = Retry(
+            self, "Retry", storage=self.storage, layers=layers, job_events=self.job_events
+        )
+        self.ingest = Ingest(
+            self, "Ingest", storage=self.storage, layers=layers, retry_queue=self.retry.queue,
+            job_events=self.job_events,
+        )  # fmt: skip
         self.api = Api(
             self, "Api", storage=self.storage, layers=layers, retry_queue=self.retry.queue
         )
@@ -62,6 +70,8 @@ class LoaderStack(Stack):
             "IngestQueueUrl": self.ingest.queue.queue_url,
             "RetryQueueUrl": self.retry.queue.queue_url,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
+            "JobEventsQueueUrl": self.job_events.queue.queue_url,
+            "EventBusName": self.job_events.bus_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

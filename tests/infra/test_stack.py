@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
 
 from infra.packaging import RUNTIME
@@ -168,3 +170,18 @@ def json_dumps(value) -> str:
     import json
 
     return json.dumps(value)
+
+
+def test_functions_may_publish_job_events_and_a_rule_keeps_them_for_the_cli(synth):
+    functions = synth.resources("AWS::Lambda::Function")
+    envs = {lid: f["Properties"]["Environment"]["Variables"] for lid, f in functions.items()
+            if "Environment" in f["Properties"]}  # fmt: skip
+    publishers = [lid for lid, env in envs.items() if env.get("LOADER_EVENT_BUS") == "default"]
+    assert sorted(p[:6] for p in publishers) == ["Ingest", "RetryF"]
+    policies = json.dumps(synth.resources("AWS::IAM::Policy"))
+    assert policies.count('"events:PutEvents"') == 2 and "event-bus/default" in policies
+    [rule] = synth.resources("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["s3-kinesis-loader"], "detail-type": ["Job Status Change"],
+    }  # fmt: skip
+    assert "JobEventsQueueUrl" in synth.json["Outputs"]
