@@ -12,6 +12,7 @@ from infra import grants
 from infra.environment import loader_environment
 from infra.functions import Layers, loader_function
 from infra.storage import Storage
+from shared import names
 
 RATE_LIMIT, BURST_LIMIT = 50, 100
 _PAGING = {
@@ -39,6 +40,8 @@ class Api(Construct):
             description="Job status, failed records and retry requests",
         )  # fmt: skip
         grants.tables(self.function, grants.TABLE_READ, storage.jobs, storage.records)
+        # The start of a spilled payload, for a failed record's preview.
+        grants.objects(self.function, storage.bucket, names.SPILL_PREFIX, ["s3:GetObject"])
         retry_queue.grant_send_messages(self.function)
         access_logs = logs.LogGroup(
             self,

@@ -170,7 +170,8 @@ def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[s
     click.echo(
         f"  AWS endpoint  {state['aws_endpoint']}   API  {state['api_url']}   stream  {state['stream']}"
     )
-    click.echo("  drop a file:  loader send samples/events.jsonl --follow")
+    where = "" if state_file is None else f" --state-file {options.state_file}"
+    click.echo(f"  drop a file:  loader send samples/events.jsonl --follow{where}")
     click.echo(f"           or:  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {state['aws_endpoint']} "
                f"--region {state['region']} s3 cp samples/events.jsonl s3://{bucket}/{prefix}events.jsonl")  # fmt: skip
     click.echo(f"  ask the API:  curl {state['api_url']}/jobs")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +14,11 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from loader.client import Api, ClientError, Target, local_target, stack_target
 from loader.state import default_state_file
+from shared.adapters.kinesis import stream_target
 from shared.jobs import FINISHED, JOB_ID_PATTERN, job_id_for
 
 console = Console(stderr=True)
@@ -93,11 +95,11 @@ def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
 
-def _summary(job: dict[str, Any]) -> None:
+def _summary(job: dict[str, Any], elapsed: float | None = None) -> None:
     c = job["counts"]
-    out.print(
-        f"job {job['job_id']}  [bold]{job['status']}[/bold]  s3://{job['source']['bucket']}/{job['source']['key']}"
-    )
+    took = f"  in {elapsed:g} s" if elapsed is not None else ""
+    out.print(f"job {job['job_id']}  [bold]{job['status']}[/bold]{took}", highlight=False)
+    out.print(f"  s3://{job['source']['bucket']}/{job['source']['key']}", highlight=False)
     out.print(
         f"  records {c['records']:,}  sent {c['sent']:,}  failed {c['failed']:,}  rejected {c['rejected']:,}  dead {c['dead']:,}"
     )
@@ -144,16 +146,24 @@ def send(target: Target, file: Path, key: str | None, fmt: str | None, partition
         )
         return
     job = _follow(Api(target), job_id, timeout, quiet=as_json)
-    _print_json(job) if as_json else _summary(job)
+    _print_json(job) if as_json else _summary(job, job.get("elapsed_seconds"))
     if job["status"] == "failed":
         raise SystemExit(1)
 
 
 def _follow(api: Api, job_id: str, timeout: float, quiet: bool) -> dict[str, Any]:
+    """Poll the job to its final status, through its retry rounds, saying how far and how fast.
+
+    On a terminal the line is redrawn in place; otherwise a plain line is printed when the status
+    changes (and at most every 10 s while it runs), so logs and pipes stay readable.
+    """
     deadline = time.monotonic() + timeout
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-                  TimeElapsedColumn(), console=console, disable=quiet, transient=True) as progress:  # fmt: skip
-        task = progress.add_task(f"job {job_id}: waiting", total=1.0)
+    meter = _Meter()
+    live = console.is_terminal and not quiet
+    said: tuple[str, float] = ("", 0.0)
+    with console.status(f"job {job_id}: waiting for the upload's event", spinner="dots") as spinner:
+        if not live:
+            spinner.stop()
         while True:
             try:
                 job = api.get(f"/jobs/{job_id}")
@@ -162,14 +172,60 @@ def _follow(api: Api, job_id: str, timeout: float, quiet: bool) -> dict[str, Any
                     raise
                 job = None
             if job is not None:
-                progress.update(
-                    task, completed=job["progress"], description=f"job {job_id}: {job['status']}"
-                )
+                line = meter.line(job)
+                if live:
+                    spinner.update(line)
+                elif not quiet and (job["status"] != said[0] or time.monotonic() - said[1] > 10):
+                    console.print(line, highlight=False, soft_wrap=True)
+                    said = (job["status"], time.monotonic())
                 if job["status"] in FINISHED:  # through the retry rounds, to the final status
+                    job["elapsed_seconds"] = round(meter.elapsed(), 1)
                     return job
             if time.monotonic() > deadline:
                 raise ClientError(f"job {job_id} did not finish within {timeout:g} s")
             time.sleep(0.3)
+
+
+class _Meter:
+    """Rates and an ETA from successive looks at a job (its counters move at checkpoints)."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+        self._first: tuple[float, int, int] | None = None  # when it was first seen running
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start
+
+    def line(self, job: dict[str, Any]) -> str:
+        c, status = job["counts"], job["status"]
+        done = c["sent"] + c["failed"] + c["rejected"] + c["dead"]
+        text = (
+            f"job {job['job_id']}: {status}  sent {c['sent']:,}  failed {c['failed']:,}  "
+            f"rejected {c['rejected']:,}"
+        )
+        if status == "retrying":
+            return text + f"  ({c['failed']:,} wait for a retry round)"
+        if status != "running":
+            return text
+        now, read = time.monotonic(), int(job.get("bytes_read") or 0)
+        if self._first is None:
+            self._first = (now, done, read)
+            return text
+        t0, done0, read0 = self._first
+        if now - t0 < 0.5:
+            return text
+        rate, byte_rate = (done - done0) / (now - t0), (read - read0) / (now - t0)
+        text += f"  {rate:,.0f} rec/s  {byte_rate / 1e6:.1f} MB/s"
+        size = int((job.get("source") or {}).get("size") or 0)
+        if byte_rate > 0 and size > read:
+            text += f"  ETA {_clock(round((size - read) / byte_rate))}"
+        if job.get("continuations"):
+            text += f"  continuation {job['continuations']}"
+        return text
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 @click.command()
@@ -225,14 +281,15 @@ def status(target: Target, job_id: str | None, as_json: bool) -> None:
 @click.command()
 @click.argument("job_id", required=False)
 @click.option("--status", "record_status", type=click.Choice(["failed", "rejected", "dead", "sent"]), default=None,
-              help="Only records in this status (default: all that needed attention).")  # fmt: skip
+              help="Only records in this status (sent: those a retry recovered).")  # fmt: skip
+@click.option("--all", "show_all", is_flag=True, help="Also the records a retry recovered.")
 @click.option("--limit", type=int, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @target_options
-def failures(
-    target: Target, job_id: str | None, record_status: str | None, limit: int, as_json: bool
-) -> None:
-    """A job's records that needed attention, with their reasons (none named: the newest job)."""
+def failures(target: Target, job_id: str | None, record_status: str | None, show_all: bool,
+             limit: int, as_json: bool) -> None:  # fmt: skip
+    """A job's records that need attention: line, status, code, reason, attempts and the start of
+    the record's bytes (none named: the newest job)."""
     api, token = Api(target), None
     job_id = resolve_job(api, job_id)
     records: list[dict[str, Any]] = []
@@ -241,9 +298,7 @@ def failures(
             f"/jobs/{job_id}/records", status=record_status, limit=min(100, limit), next_token=token
         )
         records += [
-            r
-            for r in page["records"]
-            if record_status or r["status"] != "sent" or r.get("recovered")
+            r for r in page["records"] if record_status or show_all or r["status"] != "sent"
         ]
         token = page["next_token"]
         if not token:
@@ -252,19 +307,26 @@ def failures(
     if as_json:
         return _print_json({"job_id": job_id, "records": records})
     if not records:
-        out.print(f"job {job_id}: no records {record_status or 'needed attention'}")
+        which = f"{record_status} " if record_status else ""
+        out.print(f"job {job_id}: no {which}records need attention")
         return
-    table = Table("seq", "line", "status", "code", "attempts", "reason")
     for r in records:
-        table.add_row(
-            str(r["seq"]),
-            str(r["line"]),
-            r["status"],
-            r.get("error_code") or "",
-            str(r["attempts"]),
-            r.get("error_message") or "",
+        recovered = " (recovered by a retry)" if r["status"] == "sent" else ""
+        out.print(
+            f"[bold]line {r['line']}[/bold]  seq {r['seq']}  {r['status']}{recovered}  "
+            f"{r.get('error_code') or ''}  attempts {r['attempts']}",
+            highlight=False,
         )
-    out.print(table)
+        out.print(f"  reason: {r.get('error_message') or ''}", highlight=False, markup=False)
+        preview = r.get("payload_preview")
+        if preview is not None:
+            shown = preview.replace("\n", "\\n")
+            size = r.get("payload_size") or len(preview)
+            more = f" ... ({size:,} bytes)" if size > len(preview.encode()) else ""
+            out.print(f"  data:   {shown}{more}", highlight=False, markup=False, overflow="ellipsis",
+                      no_wrap=True)  # fmt: skip
+        else:
+            out.print("  data:   (too large to keep)", highlight=False)
 
 
 @click.command()
@@ -283,54 +345,76 @@ def retry(target: Target, job_id: str, include_dead: bool, as_json: bool) -> Non
 
 @click.command()
 @click.option("--from-start", is_flag=True, help="From the oldest record kept, not only new ones.")
+@click.option("--job", "job_ref", default=None,
+              help="Only this job's records (any unique prefix of its id; default partition keys).")  # fmt: skip
 @click.option("--limit", type=int, default=None, help="Stop after this many records.")
 @click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
 @target_options
-def tail(
-    target: Target, from_start: bool, limit: int | None, timeout: float | None, as_json: bool
-) -> None:
-    """Records arriving in the stream."""
+def tail(target: Target, from_start: bool, job_ref: str | None, limit: int | None,
+         timeout: float | None, as_json: bool) -> None:  # fmt: skip
+    """Records arriving in the stream, from every shard at once."""
+    prefix = None
+    if job_ref is not None:
+        api = Api(target)
+        job = api.get(f"/jobs/{resolve_job(api, job_ref)}")
+        if job.get("partition_key_field"):
+            raise ClientError(
+                f"job {job['job_id']} keys its records by {job['partition_key_field']!r}, so they "
+                "cannot be told from others in the stream; --job follows default partition keys"
+            )
+        prefix = f"{job['job_id']}:"
     kinesis = target.client("kinesis")
-    stream = (
-        {"StreamARN": target.stream}
-        if target.stream.startswith("arn:")
-        else {"StreamName": target.stream}
-    )
+    stream = stream_target(target.stream)
     kind = "TRIM_HORIZON" if from_start else "LATEST"
-    iterators = {
-        s["ShardId"]: kinesis.get_shard_iterator(
-            **stream, ShardId=s["ShardId"], ShardIteratorType=kind
-        )["ShardIterator"]
-        for s in kinesis.list_shards(**stream)["Shards"]
-    }
-    seen, deadline = 0, (time.monotonic() + timeout) if timeout else None
-    while iterators and (deadline is None or time.monotonic() < deadline):
-        for shard, iterator in list(iterators.items()):
-            page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-            for r in page["Records"]:
-                data = r["Data"].decode("utf-8", "replace")
-                if as_json:
-                    click.echo(
-                        json.dumps(
-                            {
-                                "shard_id": shard,
-                                "sequence_number": r["SequenceNumber"],
-                                "partition_key": r["PartitionKey"],
-                                "data": data,
-                            }
-                        )
-                    )
-                else:
-                    click.echo(f"{shard} {r['PartitionKey']} {data}")
-                seen += 1
-                if limit is not None and seen >= limit:
-                    return
-            if page.get("NextShardIterator"):
-                iterators[shard] = page["NextShardIterator"]
+    shards = [s["ShardId"] for s in kinesis.list_shards(**stream)["Shards"]]
+    found: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(maxsize=10000)
+    stop = threading.Event()
+
+    def read(shard: str) -> None:
+        try:
+            iterator = kinesis.get_shard_iterator(**stream, ShardId=shard, ShardIteratorType=kind)
+            it = iterator["ShardIterator"]
+            while it and not stop.is_set():
+                page = kinesis.get_records(ShardIterator=it, Limit=1000)
+                for record in page["Records"]:
+                    if prefix is None or record["PartitionKey"].startswith(prefix):
+                        found.put((shard, record))
+                it = page.get("NextShardIterator")
+                if not page["Records"]:
+                    stop.wait(0.2)
+        except Exception as exc:  # one shard's failure is said, the others go on
+            console.print(f"shard {shard}: {exc}", highlight=False, markup=False)
+        finally:
+            found.put(None)
+
+    readers = [threading.Thread(target=read, args=(s,), daemon=True) for s in shards]
+    for reader in readers:
+        reader.start()
+    seen, running = 0, len(readers)
+    deadline = (time.monotonic() + timeout) if timeout else None
+    try:
+        while running and (deadline is None or time.monotonic() < deadline):
+            try:
+                item = found.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                running -= 1
+                continue
+            shard, r = item
+            data = r["Data"].decode("utf-8", "replace")
+            if as_json:
+                row = {"shard_id": shard, "sequence_number": r["SequenceNumber"],
+                       "partition_key": r["PartitionKey"], "data": data}  # fmt: skip
+                click.echo(json.dumps(row))
             else:
-                del iterators[shard]
-        time.sleep(0.2)
+                click.echo(f"{shard} {r['PartitionKey']} {data}")
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+    finally:
+        stop.set()
 
 
 @click.command()

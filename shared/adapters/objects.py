@@ -80,6 +80,16 @@ class Objects:
     def put(self, bucket: str, key: str, data: bytes) -> None:
         self._client.put_object(Bucket=bucket, Key=key, Body=data)
 
+    def head_bytes(self, bucket: str, key: str, n: int) -> bytes | None:
+        """The first `n` bytes of an object (a spilled payload's preview); None when it is gone."""
+        try:
+            out = self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{n - 1}")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "InvalidRange"):
+                return None
+            raise
+        return bytes(out["Body"].read())
+
     def read(self, bucket: str, key: str) -> bytes:
         """A spilled payload. `PayloadMissingError` when it is gone (the lifecycle rule expired it)."""
         try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.adapters.jobs_table import JobsTable, job_pages
+from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable, record_pages
 from shared.config import LoaderConfig
@@ -53,11 +54,17 @@ _RECORD_FIELDS = (
 )  # fmt: skip
 
 
-def record_view(item: dict[str, Any]) -> dict[str, Any]:
+PREVIEW_BYTES = 200
+
+
+def record_view(item: dict[str, Any], spilled: bytes | None = None) -> dict[str, Any]:
+    """A ledger item as the API shows it; `payload_preview` is the start of the record's bytes."""
     view = {name: item.get(name) for name in _RECORD_FIELDS}
     view["attempts"] = view["attempts"] or 0
     view["retries"] = view["retries"] or 0
     view["payload_kept"] = "payload" in item or "payload_key" in item
+    head = bytes(item["payload"])[:PREVIEW_BYTES] if "payload" in item else spilled
+    view["payload_preview"] = head.decode("utf-8", "replace") if head is not None else None
     return view
 
 
@@ -75,8 +82,9 @@ class JobsApi:
         jobs: JobsTable,
         records: RecordsTable,
         retry_queue: Queue,
+        objects: Objects | None = None,
     ) -> None:
-        self._config, self._ddb = config, ddb
+        self._config, self._ddb, self._objects = config, ddb, objects
         self._jobs, self._records, self._retry_queue = jobs, records, retry_queue
         key = config.token_key or f"{config.jobs_table}/{config.records_table}"
         self._secret = hashlib.sha256(key.encode()).digest()
@@ -165,7 +173,15 @@ class JobsApi:
             items, last = self._records.by_status(job.job_id, status, n, start)
         else:
             items, last = record_pages(self._ddb, self._records.table, job.job_id, n, start)
-        return Page([record_view(i) for i in items], encode_token(last, scope, self._secret))
+        views = [record_view(i, self._spilled_head(i)) for i in items]
+        return Page(views, encode_token(last, scope, self._secret))
+
+    def _spilled_head(self, item: dict[str, Any]) -> bytes | None:
+        if "payload_key" not in item or self._objects is None:
+            return None
+        return self._objects.head_bytes(
+            self._config.bucket, str(item["payload_key"]), PREVIEW_BYTES
+        )
 
     def request_retry(self, job_id: str, body: Any) -> dict[str, Any]:
         job = self._job(job_id)

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from shared.adapters import clients
 from shared.adapters.jobs_table import JobsTable
+from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
 from shared.config import loader_config
@@ -19,5 +20,5 @@ def jobs_api() -> JobsApi:
     ddb = clients.client("dynamodb")
     return JobsApi(
         c, ddb, JobsTable(ddb, c.jobs_table), RecordsTable(ddb, c.records_table),
-        Queue(clients.client("sqs"), c.retry_queue_url),
+        Queue(clients.client("sqs"), c.retry_queue_url), Objects(clients.client("s3")),
     )  # fmt: skip

@@ -106,3 +106,19 @@ def test_a_job_is_named_by_a_prefix_or_is_the_newest(local, tmp_path):
     assert missing.returncode != 0 and "no job id starts with 'zzzzzzzz'" in missing.stderr
     listing = local.cli("jobs", env={"COLUMNS": "80"})
     assert job_id in listing.stdout  # never cut at 80 columns
+
+
+def test_failures_show_each_bad_line_and_tail_follows_one_job(local, tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(events(3) + b"{broken\n")
+    job_id = json.loads(local.cli("send", str(path), "--follow", "--json").stdout)["job_id"]
+    shown = local.cli("failures", env={"COLUMNS": "80"}).stdout
+    assert "line 4  seq 3  rejected  MalformedJson  attempts 0" in shown
+    assert "data:   {broken" in shown
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(events(4, start=100))
+    local.cli("send", str(other), "--follow")
+    tailed = local.cli("tail", "--from-start", "--job", job_id[:5], "--timeout", "3", "--json")
+    rows = [json.loads(line) for line in tailed.stdout.splitlines()]
+    assert sorted(r["data"] for r in rows) == sorted(events(3).decode().splitlines())
+    assert all(r["partition_key"].startswith(job_id + ":") for r in rows)

@@ -215,3 +215,16 @@ def test_a_tampered_or_borrowed_token_is_a_400(stack):
     status, got = call("GET", "/jobs", {"key": "f1.jsonl", "next_token": token})
     assert (status, got["error"]) == (400, "InvalidToken")
     assert call("GET", "/jobs", {"limit": "1", "next_token": token})[0] == 200
+
+
+def test_records_show_the_start_of_their_bytes_inline_or_spilled(stack, monkeypatch):
+    monkeypatch.setenv("LOADER_INLINE_PAYLOAD_BYTES", "40")
+    moto_stack.reset_caches()
+    jobs_api.cache_clear()
+    long_line = b'{"bad": "' + b"x" * 500
+    job_id = upload_and_ingest(stack, "p.jsonl", b"not json\n" + long_line + b"\n")
+    _, page = call("GET", f"/jobs/{job_id}/records", {"status": "rejected"})
+    short, spilled = sorted(page["records"], key=lambda r: r["seq"])
+    assert short["payload_preview"] == "not json"
+    assert spilled["payload_preview"] == long_line[:200].decode()
+    assert spilled["payload_size"] == len(long_line)
