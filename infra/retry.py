@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import grants
@@ -33,6 +34,9 @@ class Retry(Construct):
             self, "Function", name="retry", layers=layers, memory_mb=512, timeout=TIMEOUT,
             environment=loader_environment(storage, self.queue, event_bus=job_events.bus_name),
             description="Resends failed records from the ledger",
+            # Rounds and waits past 15 minutes chain SQS -> Lambda -> SQS: allowed, and bounded by
+            # the service itself (LOADER_MAX_RETRIES rounds; each wait at most LOADER_RETRY_MAX_DELAY_SECONDS).
+            recursive_loop=lambda_.RecursiveLoop.ALLOW,
         )  # fmt: skip
         grants.objects(self.function, storage.bucket, names.SPILL_PREFIX, ["s3:GetObject"])
         grants.tables(

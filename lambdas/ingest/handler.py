@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.ingest.messages import parse_message
 from shared.ingest.service import Report
 from shared.ingest.wiring import ingest_service
+from shared.jobs import FAILED
 from shared.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -30,6 +31,8 @@ def _emit(report: Report) -> None:
     metrics.add_metric(name="PutRecordsCalls", unit=MetricUnit.Count, value=t.requests)
     metrics.add_metric(name="ThrottledEntries", unit=MetricUnit.Count, value=t.throttled)
     metrics.add_metric(name="BytesSent", unit=MetricUnit.Bytes, value=t.bytes_sent)
+    if report.outcome == FAILED:
+        metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
 
 
 @tracer.capture_method

@@ -30,6 +30,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     metrics.add_metric(name="RecordsRecovered", unit=MetricUnit.Count, value=report.recovered)
     metrics.add_metric(name="RecordsStillFailed", unit=MetricUnit.Count, value=report.failed)
     metrics.add_metric(name="RecordsDead", unit=MetricUnit.Count, value=report.dead)
+    if report.outcome == "failed":
+        metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -115,19 +115,55 @@ def test_api_stage_throttles_and_logs_access(template):
     })  # fmt: skip
 
 
-def test_alarms_watch_dlqs_errors_throttles_dead_records_and_stream_throttling(synth):
+def test_alarms_watch_what_an_incident_looks_like_and_say_what_to_do(synth):
     alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()]
-    metrics = sorted({a["MetricName"] for a in alarms})
+    metrics = sorted({a.get("MetricName", "math") for a in alarms})
     assert metrics == [
-        "ApproximateNumberOfMessagesVisible",
-        "Errors",
-        "PutRecords.ThrottledRecords",
-        "RecordsDead",
-        "Throttles",
-    ]
-    assert sum(1 for a in alarms if a["MetricName"] == "Errors") == 3
-    assert all(a["AlarmActions"] for a in alarms)
+        "5XXError", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "Errors",
+        "JobsFailed", "RecordsDead", "RecursiveInvocationsDropped", "Throttles", "math",
+    ]  # fmt: skip
+    assert sum(1 for a in alarms if a.get("MetricName") == "Errors") == 3
+    assert sum(1 for a in alarms if a.get("MetricName") == "RecursiveInvocationsDropped") == 2
+    [throttling] = [a for a in alarms if "Metrics" in a]
+    assert (throttling["Threshold"], throttling["EvaluationPeriods"]) == (
+        10,
+        3,
+    )  # sustained, not one entry
+    assert all(a["AlarmActions"] and len(a["AlarmDescription"]) > 40 for a in alarms)
     assert synth.resources("AWS::CloudWatch::Dashboard")
+
+
+def _service(statement) -> str | None:
+    principal = statement.get("Principal")
+    return principal.get("Service") if isinstance(principal, dict) else None
+
+
+def test_cloudwatch_may_publish_to_the_alarm_topic_and_use_its_key(synth):
+    [topic] = synth.resources("AWS::SNS::Topic").values()
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key = synth.resources("AWS::KMS::Key")[key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    [key_grant] = [
+        s for s in key["KeyPolicy"]["Statement"] if _service(s) == "cloudwatch.amazonaws.com"
+    ]
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(key_grant["Action"])
+    assert "aws:SourceAccount" in key_grant["Condition"]["StringEquals"]
+    [policy] = synth.resources("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [publish] = [s for s in statements if _service(s) == "cloudwatch.amazonaws.com"]
+    assert publish["Action"] == "sns:Publish" and publish["Effect"] == "Allow"
+    assert "aws:SourceAccount" in publish["Condition"]["StringEquals"]
+    assert ":alarm:*" in json.dumps(publish["Condition"]["ArnLike"]["aws:SourceArn"])
+
+
+def test_both_chaining_functions_allow_their_recursion(synth):
+    functions = synth.resources("AWS::Lambda::Function").values()
+    loops = {f["Properties"]["Handler"]: f["Properties"].get("RecursiveLoop") for f in functions
+             if f["Properties"].get("Handler", "").startswith("lambdas.")}  # fmt: skip
+    assert loops == {
+        "lambdas.ingest.handler.handler": "Allow", "lambdas.retry.handler.handler": "Allow",
+        "lambdas.api.handler.handler": "Terminate",
+    }  # fmt: skip
 
 
 def test_no_policy_grants_a_wildcard_action(synth):
