@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import grants
@@ -40,6 +43,29 @@ class Api(Construct):
             description="Job status, failed records and retry requests",
         )  # fmt: skip
         grants.tables(self.function, grants.TABLE_READ, storage.jobs, storage.records)
+        # Pagination tokens are signed with a generated secret that only this function may read.
+        self.token_key = secretsmanager.Secret(
+            self, "TokenKey", description="Signs the loader API's pagination tokens",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )  # fmt: skip
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[self.token_key.secret_arn]
+            )
+        )
+        self.function.add_environment(names.ENV_TOKEN_SECRET_ARN, self.token_key.secret_arn)
+        NagSuppressions.add_resource_suppressions(
+            self.token_key,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason="An HMAC key for pagination tokens, not a credential: rotating it would "
+                    "only void the tokens in flight. Rotate by hand if it is ever exposed.",
+                )
+            ],
+        )
         # The start of a spilled payload, for a failed record's preview.
         grants.objects(self.function, storage.bucket, names.SPILL_PREFIX, ["s3:GetObject"])
         retry_queue.grant_send_messages(self.function)
@@ -91,7 +117,8 @@ class Api(Construct):
             )
 
         jobs = self.rest_api.root.add_resource("jobs")
-        method(jobs, "GET", {"method.request.querystring.key": False, **_PAGING})
+        by = {f"method.request.querystring.{q}": False for q in ("key", "key_prefix", "id_prefix")}
+        method(jobs, "GET", {**by, **_PAGING})
         job = jobs.add_resource("{job_id}")
         method(job, "GET", {"method.request.path.job_id": True})
         records = job.add_resource("records")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Stack
+from aws_cdk import aws_lambda as lambda_
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
 _SUPPRESSIONS = [
@@ -20,11 +21,6 @@ _SUPPRESSIONS = [
         applies_to=[
             "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
         ],
-    ),
-    NagPackSuppression(
-        id="AwsSolutions-IAM5",
-        reason="X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.",
-        applies_to=["Resource::*"],
     ),
     NagPackSuppression(
         id="AwsSolutions-IAM5",
@@ -55,5 +51,19 @@ _SUPPRESSIONS = [
 ]
 
 
-def suppress(stack: Stack) -> None:
+_XRAY = NagPackSuppression(
+    id="AwsSolutions-IAM5",
+    reason="X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions "
+    "(the statement active tracing adds to this function's role).",
+    applies_to=["Resource::*"],
+)
+
+
+def suppress(stack: Stack, functions: list[lambda_.Function]) -> None:
+    """The stack's reasoned suppressions; `Resource::*` only on the functions' own role policies,
+    which hold the X-Ray statement, so a wildcard anywhere else still fails."""
     NagSuppressions.add_stack_suppressions(stack, _SUPPRESSIONS, apply_to_nested_stacks=True)
+    for fn in functions:
+        policy = fn.role.node.try_find_child("DefaultPolicy") if fn.role else None
+        if policy is not None:
+            NagSuppressions.add_resource_suppressions(policy, [_XRAY], apply_to_children=True)

@@ -26,7 +26,7 @@ def _context_int(stack: Stack, key: str) -> int | None:
 
 class LoaderStack(Stack):
     """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned),
-    `max_record_kib`, `event_bus_name` (where job events go; default: the account's default bus)."""
+    `max_record_kib`, `stream_retention_hours` (24 to 8760), `event_bus_name` (where job events go; default: the account's default bus)."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -36,6 +36,7 @@ class LoaderStack(Stack):
             max_record_kib=_context_int(self, "max_record_kib"),
             stream_arn=self._existing_stream_arn(),
             shard_count=_context_int(self, "shard_count"),
+            retention_hours=_context_int(self, "stream_retention_hours"),
         )
         layers = Layers(self, "Layers", dependency_layer(self, "Dependencies"))
         self.job_events = JobEvents(
@@ -75,7 +76,7 @@ class LoaderStack(Stack):
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
-        suppress(self)
+        suppress(self, [self.ingest.function, self.retry.function, self.api.function])
 
     def _existing_stream_arn(self) -> str | None:
         arn = self.node.try_get_context("stream_arn")

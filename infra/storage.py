@@ -12,7 +12,8 @@ from infra import names, schema
 
 
 class Storage(Construct):
-    """Secure defaults: no public access, TLS only, encryption at rest, versioning, PITR."""
+    """Secure defaults: no public access, TLS only, encryption at rest, versioning, PITR, tables
+    protected from deletion, incomplete multipart uploads aborted."""
 
     def __init__(
         self,
@@ -22,6 +23,7 @@ class Storage(Construct):
         max_record_kib: int | None = None,
         stream_arn: str | None = None,
         shard_count: int | None = None,
+        retention_hours: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = s3.Bucket(
@@ -31,7 +33,14 @@ class Storage(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(90),
+                    noncurrent_version_expiration=Duration.days(7),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.bucket = s3.Bucket(
@@ -45,7 +54,10 @@ class Storage(Construct):
             server_access_logs_prefix="bucket/",
             lifecycle_rules=[
                 s3.LifecycleRule(prefix=names.SPILL_PREFIX, expiration=Duration.days(30)),
-                s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30)),
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(2),
+                ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -63,6 +75,7 @@ class Storage(Construct):
             else kinesis.StreamMode.ON_DEMAND,
             shard_count=shard_count,
             encryption=kinesis.StreamEncryption.MANAGED,
+            retention_period=Duration.hours(retention_hours or 24),
         )
         if max_record_kib:
             cfn = stream.node.default_child
@@ -86,6 +99,7 @@ def _table(scope: Construct, construct_id: str, spec: schema.TableSpec) -> dynam
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True
         ),
+        deletion_protection=True,  # a ledger outlives a mistaken `cdk destroy` or console click
         global_secondary_indexes=[
             dynamodb.GlobalSecondaryIndexPropsV2(
                 index_name=index,

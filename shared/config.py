@@ -77,6 +77,7 @@ class LoaderConfig:
     max_retries: int = 5
     retry_max_delay_seconds: int = 3600
     token_key: str = ""
+    token_secret_arn: str = ""
     max_receive_count: int = names.MAX_RECEIVE_COUNT
     event_bus: str = "default"
     incoming_prefix: str = names.INCOMING_PREFIX
@@ -121,6 +122,7 @@ class LoaderConfig:
                 env, names.ENV_RETRY_MAX_DELAY_SECONDS, _positive(int), 3600
             ),
             token_key=env.get(names.ENV_TOKEN_KEY, ""),
+            token_secret_arn=env.get(names.ENV_TOKEN_SECRET_ARN, ""),
             event_bus=env.get(names.ENV_EVENT_BUS) or "default",
             max_receive_count=_read(
                 env, names.ENV_MAX_RECEIVE_COUNT, _positive(int), names.MAX_RECEIVE_COUNT

@@ -38,6 +38,9 @@ ENV_DEFAULT_PARTITION_KEY_FIELD = "LOADER_DEFAULT_PARTITION_KEY_FIELD"
 ENV_MAX_RETRIES = "LOADER_MAX_RETRIES"
 ENV_RETRY_MAX_DELAY_SECONDS = "LOADER_RETRY_MAX_DELAY_SECONDS"
 ENV_TOKEN_KEY = "LOADER_TOKEN_KEY"
+ENV_TOKEN_SECRET_ARN = (
+    "LOADER_TOKEN_SECRET_ARN"  # the deployed key: a generated Secrets Manager secret
+)
 ENV_EVENT_BUS = "LOADER_EVENT_BUS"  # where job status changes are published (default: "default")
 ENV_MAX_RECEIVE_COUNT = (
     "LOADER_MAX_RECEIVE_COUNT"  # the queues' redrive limit: a last delivery fails its job

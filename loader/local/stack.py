@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import threading
 import warnings
@@ -110,6 +111,8 @@ class LocalStack:
             names.ENV_RETRY_DELAY_SECONDS: str(o.retry_delay_seconds),
             # Keep a third of a short emulated timeout for the hand-off, at most the deployed 30 s.
             names.ENV_TIME_MARGIN_SECONDS: str(min(30.0, o.lambda_timeout / 3)),
+            # Pagination tokens are signed with a key of this run's own, as the deployed API's secret.
+            names.ENV_TOKEN_KEY: secrets.token_hex(32),
             **res.environment(),
             **o.environment,
         })  # fmt: skip

@@ -83,11 +83,13 @@ class JobsApi:
         records: RecordsTable,
         retry_queue: Queue,
         objects: Objects | None = None,
+        *,
+        token_key: bytes,
     ) -> None:
+        """`token_key` signs pagination tokens: a secret, never derived from public names."""
         self._config, self._ddb, self._objects = config, ddb, objects
         self._jobs, self._records, self._retry_queue = jobs, records, retry_queue
-        key = config.token_key or f"{config.jobs_table}/{config.records_table}"
-        self._secret = hashlib.sha256(key.encode()).digest()
+        self._secret = hashlib.sha256(token_key).digest()
 
     # -- validation -------------------------------------------------------------
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from shared.adapters import clients
@@ -9,9 +10,23 @@ from shared.adapters.jobs_table import JobsTable
 from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
-from shared.config import loader_config
+from shared.config import LoaderConfig, loader_config
+from shared.observability import logger
 
 from .service import JobsApi
+
+
+def token_key(config: LoaderConfig) -> bytes:
+    """The key that signs pagination tokens, read once per cold start: the stack's generated
+    secret, else LOADER_TOKEN_KEY, else a random key of this process's own (tokens then last as
+    long as the process: safe, never forgeable, but a misconfiguration worth a warning)."""
+    if config.token_secret_arn:
+        secret = clients.client("secretsmanager").get_secret_value(SecretId=config.token_secret_arn)
+        return str(secret["SecretString"]).encode()
+    if config.token_key:
+        return config.token_key.encode()
+    logger.warning("no token key configured: pagination tokens hold only within this process")
+    return os.urandom(32)
 
 
 @lru_cache(maxsize=1)
@@ -21,4 +36,5 @@ def jobs_api() -> JobsApi:
     return JobsApi(
         c, ddb, JobsTable(ddb, c.jobs_table), RecordsTable(ddb, c.records_table),
         Queue(clients.client("sqs"), c.retry_queue_url), Objects(clients.client("s3")),
+        token_key=token_key(c),
     )  # fmt: skip

@@ -178,6 +178,41 @@ def test_no_policy_grants_a_wildcard_action(synth):
                 assert not [a for a in actions if "*" in a], statement
 
 
+def test_only_x_ray_statements_use_a_wildcard_resource(synth):
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Resource") == "*":
+                actions = (
+                    statement["Action"]
+                    if isinstance(statement["Action"], list)
+                    else [statement["Action"]]
+                )
+                assert all(a.startswith("xray:") for a in actions), statement
+
+
+def test_tables_are_protected_from_deletion_and_buckets_abort_stale_uploads(synth):
+    tables = synth.resources("AWS::DynamoDB::GlobalTable").values()
+    assert tables and all(
+        t["Properties"]["Replicas"][0]["DeletionProtectionEnabled"] for t in tables
+    )
+    for bucket in synth.resources("AWS::S3::Bucket").values():
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"]["Status"] == "Enabled"
+        rules = props["LifecycleConfiguration"]["Rules"]
+        assert any("AbortIncompleteMultipartUpload" in r for r in rules)
+
+
+def test_the_api_alone_reads_the_generated_token_key(synth):
+    [secret_id] = synth.resources("AWS::SecretsManager::Secret")
+    readers = [p for p in synth.resources("AWS::IAM::Policy").values()
+               if "secretsmanager:GetSecretValue" in json.dumps(p)]  # fmt: skip
+    assert len(readers) == 1 and secret_id in json.dumps(readers[0])
+    envs = [f["Properties"].get("Environment", {}).get("Variables", {})
+            for f in synth.resources("AWS::Lambda::Function").values()]  # fmt: skip
+    assert sum(1 for e in envs if "LOADER_TOKEN_SECRET_ARN" in e) == 1
+    assert not any("LOADER_TOKEN_KEY" in e for e in envs)
+
+
 def test_outputs_name_what_a_client_needs(synth):
     assert {
         "ApiUrl",
