@@ -26,7 +26,11 @@ setup: $(STAMP)
 local: $(LOCAL_STAMP)
 	$(BIN)/loader local $(LOCAL_ARGS)
 
+# What CI runs: lint, format check and types first (any finding fails it), then every test.
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # The fuzz tests (hypothesis) at length: thousands of generated and mutated inputs per property.
