@@ -4,20 +4,21 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: setup local test fuzz lint format typecheck bench synth deploy destroy clean
+.PHONY: setup local test fuzz lint format typecheck bench synth deploy destroy clean lock
 
-# The virtualenv is rebuilt whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The virtualenv comes from the lock (every package pinned, every file's hash checked), and is
+# brought up to date whenever the lock changes. `make lock` rewrites the locks after a dependency change.
+$(STAMP): pyproject.toml requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # What the local stack runs, and nothing else (no CDK, no test tools): quick on a fresh machine.
-$(LOCAL_STAMP): pyproject.toml
+$(LOCAL_STAMP): pyproject.toml requirements/local.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[local]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/local.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(LOCAL_STAMP)
 
 setup: $(STAMP)
@@ -64,6 +65,10 @@ deploy: $(STAMP) node_modules/.installed
 
 destroy: $(STAMP) node_modules/.installed
 	npx cdk destroy $(CDK_ARGS)
+
+# Rewrite the locks (project, local extra, Lambda layer) from pyproject.toml and infra/layer/requirements.in.
+lock: $(STAMP)
+	UV=$(BIN)/uv tools/lock.sh
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache bench/results.json

@@ -1,7 +1,9 @@
 """Lambda code and dependency layer, packaged without Docker (local bundling only).
 
 Each function's asset is `lambdas/<name>/` plus `shared/`, so its handler is `lambdas.<name>.handler.handler`.
-The dependency layer is pip-installed for the Lambda platform (arm64, CPython 3.14, manylinux wheels).
+The dependency layer is pip-installed for the Lambda platform (arm64, CPython 3.14, manylinux wheels)
+from its lock: every file's hash checked, no bytecode compiled by the build machine's Python, and an
+asset hash taken from the lock's content, so the same lock always gives the same layer.
 Tests synthesize with bundling skipped (`aws:cdk:bundling-stacks` = []), which needs neither pip nor network.
 """
 
@@ -24,8 +26,12 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 PIP_PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.14"
-REQUIREMENTS = ROOT / "infra" / "layer" / "requirements.txt"
-POWERTOOLS_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+REQUIREMENTS = (
+    ROOT / "infra" / "layer" / "requirements.txt"
+)  # the layer's lock, with hashes (make lock)
+# The Powertools layer of the version the tests run (requirements/dev.txt; a test holds them equal).
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_PARAMETER = f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 # Never used: local bundling always succeeds or fails loudly. CDK requires an image to be named.
 _NO_DOCKER = cdk.DockerImage.from_registry("local-bundling-only")
@@ -51,6 +57,7 @@ class _PipInstall:
         subprocess.run(
             [
                 sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                "--require-hashes", "--no-deps", "--no-compile",  # the lock's files, no .pyc of ours
                 "--platform", PIP_PLATFORM, "--implementation", "cp", "--python-version", PYTHON_VERSION,
                 "--only-binary=:all:", "--target", str(Path(output_dir) / "python"), "-r", str(REQUIREMENTS),
             ],
@@ -92,5 +99,5 @@ def dependency_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersio
         ),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
-        description="orjson and zstandard for the loader's functions",
+        description="orjson, zstandard, and boto3/botocore at the tested versions",
     )

@@ -6,7 +6,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from infra.packaging import RUNTIME
+from infra.packaging import POWERTOOLS_VERSION, RUNTIME
 from shared import names
 
 
@@ -72,10 +72,10 @@ def test_each_function_has_its_handler_runtime_and_configuration(synth):
     assert names.ENV_INGEST_QUEUE_URL in ingest["Environment"]["Variables"]  # its continuations
 
 
-def test_powertools_layer_arn_is_resolved_from_the_public_parameter(synth):
+def test_powertools_layer_arn_is_resolved_from_its_versioned_public_parameter(synth):
     parameters = synth.json["Parameters"]
     assert any(
-        p.get("Default") == "/aws/service/powertools/python/arm64/python3.14/latest"
+        p.get("Default") == f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
         for p in parameters.values()
     )
 
