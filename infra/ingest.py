@@ -30,6 +30,7 @@ class Ingest(Construct):
         layers: Layers,
         retry_queue: sqs.IQueue,
         job_events: JobEvents,
+        max_concurrency: int = 10,
     ) -> None:
         super().__init__(scope, construct_id)
         self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
@@ -51,7 +52,7 @@ class Ingest(Construct):
         job_events.grant_publish(fn)
         self.queue.grant_send_messages(fn)  # continuations
         retry_queue.grant_send_messages(fn)
-        consume(fn, self.queue)
+        consume(fn, self.queue, max_concurrency)
         storage.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.SqsDestination(self.queue),

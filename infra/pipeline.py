@@ -37,8 +37,12 @@ class QueueWithDlq(Construct):
         )
 
 
-def consume(function: lambda_.Function, queue: sqs.Queue) -> None:
-    """One message per invocation (a job can use the whole run), partial batch responses."""
+def consume(function: lambda_.Function, queue: sqs.Queue, max_concurrency: int) -> None:
+    """One message per invocation (a job can use the whole run), partial batch responses, and at
+    most `max_concurrency` invocations at once, so a burst of uploads queues instead of starting a
+    throttling storm against one stream."""
     function.add_event_source(
-        sources.SqsEventSource(queue, batch_size=1, report_batch_item_failures=True)
+        sources.SqsEventSource(
+            queue, batch_size=1, report_batch_item_failures=True, max_concurrency=max_concurrency
+        )
     )

@@ -26,6 +26,7 @@ class Retry(Construct):
         storage: Storage,
         layers: Layers,
         job_events: JobEvents,
+        max_concurrency: int = 5,
     ) -> None:
         super().__init__(scope, construct_id)
         self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
@@ -50,4 +51,4 @@ class Retry(Construct):
         self.queue.grant_send_messages(
             self.function
         )  # later rounds, and waits chained past 15 minutes
-        consume(self.function, self.queue)
+        consume(self.function, self.queue, max_concurrency)

@@ -26,7 +26,8 @@ def _context_int(stack: Stack, key: str) -> int | None:
 
 class LoaderStack(Stack):
     """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned),
-    `max_record_kib`, `stream_retention_hours` (24 to 8760), `event_bus_name` (where job events go; default: the account's default bus)."""
+    `max_record_kib`, `stream_retention_hours` (24 to 8760), `ingest_max_concurrency` (10) and
+    `retry_max_concurrency` (5), `event_bus_name` (where job events go; default: the account's default bus)."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -43,11 +44,13 @@ class LoaderStack(Stack):
             self, "JobEvents", bus_name=self.node.try_get_context("event_bus_name")
         )
         self.retry = Retry(
-            self, "Retry", storage=self.storage, layers=layers, job_events=self.job_events
-        )
+            self, "Retry", storage=self.storage, layers=layers, job_events=self.job_events,
+            max_concurrency=_context_int(self, "retry_max_concurrency") or 5,
+        )  # fmt: skip
         self.ingest = Ingest(
             self, "Ingest", storage=self.storage, layers=layers, retry_queue=self.retry.queue,
             job_events=self.job_events,
+            max_concurrency=_context_int(self, "ingest_max_concurrency") or 10,
         )  # fmt: skip
         self.api = Api(
             self, "Api", storage=self.storage, layers=layers, retry_queue=self.retry.queue

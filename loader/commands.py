@@ -204,7 +204,9 @@ class _Meter:
             f"rejected {c['rejected']:,}"
         )
         if status == "retrying":
-            return text + f"  ({c['failed']:,} wait for a retry round)"
+            rounds = job.get("retry_round") or 0
+            done = f", {rounds} round{'s' if rounds != 1 else ''} so far" if rounds else ""
+            return text + f"  ({c['failed']:,} wait for a retry round{done})"
         if status != "running":
             return text
         now, read = time.monotonic(), int(job.get("bytes_read") or 0)

@@ -41,6 +41,18 @@ def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
     return parse
 
 
+def _bounded(kind: Callable[[str], int], most: int) -> Callable[[str], int]:
+    """Positive and at most `most`: the retry chain's length is bounded by these, not by Lambda."""
+
+    def parse(raw: str) -> int:
+        value = _positive(kind)(raw)
+        if value > most:
+            raise ValueError(f"must be at most {most}")
+        return value
+
+    return parse
+
+
 def _tracking(raw: str) -> str:
     if raw not in (TRACK_FAILURES, TRACK_ALL):
         raise ValueError(f"must be {TRACK_FAILURES!r} or {TRACK_ALL!r}")
@@ -117,9 +129,9 @@ class LoaderConfig:
             retry_delay_seconds=_read(env, names.ENV_RETRY_DELAY_SECONDS, _positive(int), 60),
             default_format=fmt,
             default_partition_key_field=env.get(names.ENV_DEFAULT_PARTITION_KEY_FIELD) or None,
-            max_retries=_read(env, names.ENV_MAX_RETRIES, _positive(int), 5),
+            max_retries=_read(env, names.ENV_MAX_RETRIES, _bounded(int, 100), 5),
             retry_max_delay_seconds=_read(
-                env, names.ENV_RETRY_MAX_DELAY_SECONDS, _positive(int), 3600
+                env, names.ENV_RETRY_MAX_DELAY_SECONDS, _bounded(int, 86400), 3600
             ),
             token_key=env.get(names.ENV_TOKEN_KEY, ""),
             token_secret_arn=env.get(names.ENV_TOKEN_SECRET_ARN, ""),

@@ -72,7 +72,11 @@ def job_from_item(raw: dict[str, Any]) -> Job:
         created_at=item.get("created_at", ""),
         updated_at=item.get("updated_at", ""),
         finished_at=item.get("finished_at"),
-        extra={k: item[k] for k in ("format_option", "sequencer", "started_at") if k in item},
+        extra={
+            k: item[k]
+            for k in ("format_option", "sequencer", "started_at", "retry_round")
+            if k in item
+        },
     )
 
 
@@ -267,17 +271,20 @@ class RetryLease:
         self._client = client
         self.table = table
 
-    def acquire(self, job_id: str, owner: str, until: float, now: float) -> bool:
+    def acquire(self, job_id: str, owner: str, until: float, now: float, round_: int = 0) -> bool:
+        """Take the retry lease; the job also notes which retry round is running (for progress)."""
         try:
             self._client.update_item(
                 TableName=self.table,
                 Key=to_item({"job_id": job_id}),
-                UpdateExpression="SET retry_owner = :owner, retry_until = :until",
+                UpdateExpression="SET retry_owner = :owner, retry_until = :until, retry_round = :round",
                 ConditionExpression=(
                     "attribute_exists(job_id) AND "
                     "(attribute_not_exists(retry_until) OR retry_until < :now OR retry_owner = :owner)"
                 ),
-                ExpressionAttributeValues=to_item({":owner": owner, ":until": until, ":now": now}),
+                ExpressionAttributeValues=to_item(
+                    {":owner": owner, ":until": until, ":now": now, ":round": round_}
+                ),
             )
         except ClientError as exc:
             if _conditional_failed(exc):

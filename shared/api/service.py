@@ -45,6 +45,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "error_code": job.error_code,
         "requests": job.requests,
         "continuations": job.hops,
+        "retry_round": int(job.extra.get("retry_round", 0)),
     }  # fmt: skip
 
 

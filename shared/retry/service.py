@@ -122,7 +122,8 @@ class RetryService:
             return RetryReport(request.job_id, "skipped")
         owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
         remaining = context.get_remaining_time_in_millis() / 1000
-        if not p.lease.acquire(job.job_id, owner, self._clock() + remaining + 60, self._clock()):
+        until, now = self._clock() + remaining + 60, self._clock()
+        if not p.lease.acquire(job.job_id, owner, until, now, request.round):
             p.retry_queue.send(
                 request.body(), BUSY_DELAY_SECONDS
             )  # another retry runs this job now

@@ -87,6 +87,8 @@ def test_queues_feed_their_functions_one_message_at_a_time_with_partial_failures
     assert len(mappings) == 2
     for m in mappings:
         assert m["BatchSize"] == 1 and m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # concurrency is bounded, so a burst of uploads queues instead of storming the stream
+    assert sorted(m["ScalingConfig"]["MaximumConcurrency"] for m in mappings) == [5, 10]
 
 
 def test_tables_have_their_indexes(template):

@@ -225,3 +225,9 @@ def test_the_retry_publishes_the_jobs_end(stack):
     statuses = [(e["detail"]["previous_status"], e["detail"]["status"]) for e in stack.job_events()]
     assert statuses == [(None, "queued"), ("queued", "running"), ("running", "retrying"),
                         ("retrying", "completed")]  # fmt: skip
+
+
+def test_a_job_shows_which_retry_round_ran_last(stack):
+    job_id = ingest_with_failures(stack)
+    retry(stack, {"job_id": job_id, "round": 2})
+    assert stack.job(job_id)["retry_round"] == 2
