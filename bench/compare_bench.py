@@ -28,6 +28,7 @@ from bench.moto_process import moto_process
 from infra import schema
 from loader import moto_patches
 from shared.adapters import clients
+from shared.adapters.job_events import JobEvents
 from shared.adapters.jobs_table import JobsTable
 from shared.adapters.kinesis import KinesisStream, clear_limits_cache
 from shared.adapters.objects import Objects
@@ -110,7 +111,8 @@ def _side_by_side(path: Path, make_client: MakeClient) -> dict[str, Any]:
     config = LoaderConfig(bucket=BUCKET, stream="ours-stream", jobs_table="ours-jobs",
                           records_table="ours-records", retry_queue_url=queue, ingest_queue_url=queue)  # fmt: skip
     ports = IngestPorts(JobsTable(ddb, "ours-jobs"), RecordsTable(ddb, "ours-records"), Objects(s3),
-                        KinesisStream(kinesis, "ours-stream"), Queue(sqs, queue), Queue(sqs, queue))  # fmt: skip
+                        KinesisStream(kinesis, "ours-stream"), Queue(sqs, queue), Queue(sqs, queue),
+                        JobEvents(make_client("events"), "default"))  # fmt: skip
     runs = []
     cpu_start = time.process_time()
     for version in versions:

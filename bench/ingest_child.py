@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from bench.measure import peak_rss_mb
 from shared.adapters import clients
+from shared.adapters.job_events import JobEvents
 from shared.adapters.jobs_table import JobsTable
 from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
@@ -64,6 +65,7 @@ def main() -> None:
         JobsTable(ddb, config.jobs_table), RecordsTable(ddb, config.records_table),
         Objects(clients.client("s3")), stream,
         Queue(sqs, config.ingest_queue_url), Queue(sqs, config.retry_queue_url),
+        JobEvents(clients.client("events"), config.event_bus),
     )  # fmt: skip
     start = time.perf_counter()
     [message] = parse_message(notification)

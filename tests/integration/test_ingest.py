@@ -332,4 +332,4 @@ def test_a_failed_job_publishes_its_error(stack):
         "failed",
         "running",
     )
-    assert "not closed" in failed["detail"]["error"]
+    assert "followed by no element" in failed["detail"]["error"]
