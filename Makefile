@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # The fuzz tests (hypothesis) at length: thousands of generated and mutated inputs per property.
 fuzz: $(STAMP)
