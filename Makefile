@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: setup local test fuzz lint format typecheck bench synth deploy destroy clean lock
+.PHONY: setup local test test-unit fuzz lint format typecheck bench synth deploy destroy clean lock
 
 # The virtualenv comes from the lock (every package pinned, every file's hash checked), and is
 # brought up to date whenever the lock changes. `make lock` rewrites the locks after a dependency change.
@@ -33,6 +33,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n auto
+
+# The unit tests alone (no AWS, no moto, no network): seconds, for the edit-test loop.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
 
 # The fuzz tests (hypothesis) at length: thousands of generated and mutated inputs per property.
 fuzz: $(STAMP)

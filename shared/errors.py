@@ -51,6 +51,10 @@ class StreamFatalError(StreamError):
     """Repeating the call cannot help (missing stream, access or KMS denied, invalid request)."""
 
 
+class MalformedMessageError(LoaderError):
+    """A queue message is not one this function takes (the dead-letter queue keeps it)."""
+
+
 class JobNotFoundError(LoaderError):
     """No job has this id."""
 

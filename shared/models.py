@@ -52,3 +52,21 @@ class Cursor:
     seq: int = 0
     line: int = 1
     state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    size: int
+    etag: str | None
+    version_id: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A record moving from the status it was read in (guarded by the updated_at it was read with)."""
+
+    seq: int
+    from_status: str
+    seen_updated_at: str
+    values: dict[str, Any]  # must hold the new "status"

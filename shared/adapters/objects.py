@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.errors import InputFileError, PayloadMissingError
 from shared.failures import classify
+from shared.models import ObjectInfo
 from shared.readers.source import ByteCounter, file_chunks
 
 PAYLOAD_MISSING = "PayloadMissing"
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectInfo:
-    size: int
-    etag: str | None
-    version_id: str | None
-    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def _unreadable(bucket: str, key: str, exc: ClientError) -> InputFileError:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import batch_write, from_item, to_item
 from shared.errors import LedgerError
+from shared.models import Transition
 from shared.names import RECORDS_STATUS_ATTRIBUTE, RECORDS_STATUS_INDEX
 
 
@@ -84,16 +84,6 @@ class RecordsTable:
         page = self._client.query(**kwargs)
         last = page.get("LastEvaluatedKey")
         return [from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """A record moving from the status it was read in (guarded by the updated_at it was read with)."""
-
-    seq: int
-    from_status: str
-    seen_updated_at: str
-    values: dict[str, Any]  # must hold the new "status"
 
 
 def _status_delta(moves: list[Transition]) -> dict[str, int]:

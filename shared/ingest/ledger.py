@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.jobs_table import JobsTable, now_iso
-from shared.adapters.objects import Objects
-from shared.adapters.records_table import RecordsTable
+from shared.adapters.jobs_table import now_iso
 from shared.config import TRACK_ALL, LoaderConfig
 from shared.jobs import REC_FAILED, REJECTED, SENT, Counts, Job
 from shared.models import Cursor
+from shared.ports import JobStore, ObjectStore, RecordLedger
 from shared.sending import RequestOutcome
 
 from .units import Unit
@@ -39,9 +38,9 @@ class Ledger:
         job: Job,
         owner: str,
         config: LoaderConfig,
-        jobs: JobsTable,
-        records: RecordsTable,
-        objects: Objects,
+        jobs: JobStore,
+        records: RecordLedger,
+        objects: ObjectStore,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.job, self._owner, self._config = job, owner, config

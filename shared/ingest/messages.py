@@ -8,14 +8,10 @@ from urllib.parse import unquote_plus
 
 import orjson
 
-from shared.errors import LoaderError
+from shared.errors import MalformedMessageError
 from shared.jobs import ObjectRef
 
 CONTINUE = "continue"
-
-
-class MalformedMessageError(LoaderError):
-    """The message is neither an S3 event nor a continuation."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from shared.adapters.job_events import JobEvents
-from shared.adapters.jobs_table import JobsTable, now_iso
-from shared.adapters.objects import ObjectInfo, Objects
-from shared.adapters.queues import Queue
-from shared.adapters.records_table import RecordsTable
+from shared.adapters.jobs_table import now_iso
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.errors import (
@@ -36,14 +32,23 @@ from shared.jobs import (
     ObjectRef,
 )
 from shared.limits import KinesisLimits
-from shared.models import Entry
+from shared.models import Entry, ObjectInfo
 from shared.observability import logger
 from shared.packing import Packer, to_entries
 from shared.partition_keys import field_key, record_id_key
+from shared.ports import (
+    JobEventSink,
+    JobStore,
+    LambdaContext,
+    MessageQueue,
+    ObjectStore,
+    RecordLedger,
+    Stream,
+)
 from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter
-from shared.sending import Sender, SendPolicy, StreamPort
+from shared.sending import Sender, SendPolicy
 
 from .ledger import Ledger, Totals
 from .messages import Continuation, continuation_body
@@ -54,26 +59,15 @@ META_FORMAT = "format"
 META_KEY_FIELD = "partition-key-field"
 
 
-class LambdaContext(Protocol):
-    @property
-    def aws_request_id(self) -> str: ...
-
-    def get_remaining_time_in_millis(self) -> int: ...
-
-
-class Stream(StreamPort, Protocol):
-    def limits(self, request_kib: int | None = None) -> KinesisLimits: ...
-
-
 @dataclass(slots=True)
 class IngestPorts:
-    jobs: JobsTable
-    records: RecordsTable
-    objects: Objects
+    jobs: JobStore
+    records: RecordLedger
+    objects: ObjectStore
     stream: Stream
-    ingest_queue: Queue
-    retry_queue: Queue
-    events: JobEvents
+    ingest_queue: MessageQueue
+    retry_queue: MessageQueue
+    events: JobEventSink
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from shared.ingest.messages import MalformedMessageError
+from shared.errors import MalformedMessageError
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,16 +9,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.job_events import JobEvents
-from shared.adapters.jobs_table import JobsTable, RetryLease, now_iso
-from shared.adapters.objects import PAYLOAD_MISSING, Objects
-from shared.adapters.queues import MAX_DELAY_SECONDS, Queue
-from shared.adapters.records_table import LedgerTransactions, RecordsTable, Transition
+from shared.adapters.jobs_table import now_iso
+from shared.adapters.objects import PAYLOAD_MISSING
+from shared.adapters.queues import MAX_DELAY_SECONDS
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.errors import RecordError
 from shared.failures import Failure, classify
-from shared.ingest.service import LambdaContext, Stream
 from shared.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
@@ -32,9 +29,20 @@ from shared.jobs import (
     Job,
 )
 from shared.limits import KinesisLimits
-from shared.models import Entry
+from shared.models import Entry, Transition
 from shared.observability import logger
 from shared.packing import pack
+from shared.ports import (
+    JobEventSink,
+    JobStore,
+    LambdaContext,
+    LedgerMoves,
+    MessageQueue,
+    ObjectStore,
+    RecordLedger,
+    RetryLeases,
+    Stream,
+)
 from shared.sending import Failed, Sender, SendPolicy, Sent
 
 from .messages import RetryRequest
@@ -46,14 +54,14 @@ BUSY_DELAY_SECONDS = 30
 
 @dataclass(slots=True)
 class RetryPorts:
-    jobs: JobsTable
-    lease: RetryLease
-    records: RecordsTable
-    ledger: LedgerTransactions
-    objects: Objects
+    jobs: JobStore
+    lease: RetryLeases
+    records: RecordLedger
+    ledger: LedgerMoves
+    objects: ObjectStore
     stream: Stream
-    retry_queue: Queue
-    events: JobEvents
+    retry_queue: MessageQueue
+    events: JobEventSink
 
 
 @dataclass(slots=True)

@@ -1,0 +1,120 @@
+"""The ports the services work through. The boto3 adapters (`shared/adapters`) implement them for
+AWS and moto; the unit tests' in-memory fakes (`tests/fakes.py`) implement them for milliseconds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from shared.jobs import Counts, Job, ObjectRef
+from shared.limits import KinesisLimits
+from shared.models import Cursor, ObjectInfo, Transition
+from shared.readers.source import ByteCounter
+from shared.sending import StreamPort
+
+
+class LambdaContext(Protocol):
+    @property
+    def aws_request_id(self) -> str: ...
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class Stream(StreamPort, Protocol):
+    def limits(self, request_kib: int | None = None) -> KinesisLimits: ...
+
+
+class JobStore(Protocol):
+    """The jobs table: every change a conditional write."""
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def create(
+        self, ref: ObjectRef, size: int, format_option: str | None, key_field: str | None, now: str
+    ) -> bool: ...
+
+    def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job: ...
+
+    def record_progress(
+        self,
+        job: Job,
+        owner: str,
+        cursor: Cursor,
+        delta: Counts,
+        bytes_read: int,
+        requests: int,
+        *,
+        status: str | None = None,
+        release: bool = False,
+        error: str | None = None,
+        error_code: str | None = None,
+    ) -> None: ...
+
+    def release_if_owner(self, job_id: str, owner: str) -> None: ...
+
+    def fail_unfinished(
+        self, job_id: str, error: str, error_code: str, statuses: tuple[str, ...], now: float
+    ) -> Job | None: ...
+
+
+class RetryLeases(Protocol):
+    """One retry invocation per job at a time, and the status moves a retry makes."""
+
+    def acquire(
+        self, job_id: str, owner: str, until: float, now: float, round_: int = 0
+    ) -> bool: ...
+
+    def release(self, job_id: str, owner: str) -> None: ...
+
+    def set_status(
+        self, job_id: str, status: str, when: tuple[str, ...], require_no_failed: bool = False
+    ) -> Job | None: ...
+
+
+class RecordLedger(Protocol):
+    """The records table: items for the records that need attention."""
+
+    def put(self, items: Sequence[dict[str, Any]]) -> None: ...
+
+    def delete_from(self, job_id: str, seq: int) -> int: ...
+
+    def get(self, job_id: str, seq: int) -> dict[str, Any] | None: ...
+
+    def by_status(
+        self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+
+class LedgerMoves(Protocol):
+    """Record transitions and the job's counters moved together (a transaction)."""
+
+    def apply(self, job_id: str, moves: list[Transition]) -> list[Transition]: ...
+
+
+class ObjectStore(Protocol):
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo: ...
+
+    def chunks(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None,
+        etag: str | None,
+        start: int = 0,
+        counter: ByteCounter | None = None,
+    ) -> Iterator[bytes]: ...
+
+    def put(self, bucket: str, key: str, data: bytes) -> None: ...
+
+    def read(self, bucket: str, key: str) -> bytes: ...
+
+
+class MessageQueue(Protocol):
+    def send(self, body: dict[str, Any], delay_seconds: int = 0) -> None: ...
+
+
+class JobEventSink(Protocol):
+    def changed(self, job: Job, status: str, previous: str | None) -> None: ...
+
+    def flush(self) -> None: ...

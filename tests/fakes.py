@@ -1,0 +1,248 @@
+"""In-memory fakes of the ports in `shared/ports.py`, with the semantics the services rely on
+(conditional lease writes, counters added at checkpoints), for unit tests that run in milliseconds."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.adapters.objects import PAYLOAD_MISSING
+from shared.errors import (
+    InputFileError,
+    JobBusyError,
+    JobFinishedError,
+    JobNotFoundError,
+    LeaseLostError,
+    PayloadMissingError,
+)
+from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
+from shared.limits import KinesisLimits
+from shared.models import Cursor, Entry, ObjectInfo, Transition
+from shared.readers.source import ByteCounter
+from shared.sending import EntryResult
+
+
+class FakeJobs:
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.writes = 0
+
+    def get(self, job_id: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        return copy.deepcopy(job) if job else None
+
+    def create(self, ref: ObjectRef, size: int, format_option: str | None, key_field: str | None,
+               now: str) -> bool:  # fmt: skip
+        if ref.job_id in self.jobs:
+            return False
+        self.writes += 1
+        self.jobs[ref.job_id] = Job(
+            ref.job_id, ref.bucket, ref.key, ref.version_id, ref.etag, size, QUEUED,
+            partition_key_field=key_field, created_at=now, extra={"format_option": format_option},
+        )  # fmt: skip
+        return True
+
+    def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        if job.status not in (QUEUED, RUNNING):
+            raise JobFinishedError(job.status)
+        if job.lease_owner not in (None, owner) and job.lease_expires >= now:
+            raise JobBusyError(job_id)
+        self.writes += 1
+        before = job.status
+        job.status, job.lease_owner, job.lease_expires, job.hops = RUNNING, owner, lease_until, hop
+        out = copy.deepcopy(job)
+        out.extra["previous_status"] = before
+        return out
+
+    def record_progress(self, job: Job, owner: str, cursor: Cursor, delta: Counts, bytes_read: int,
+                        requests: int, *, status: str | None = None, release: bool = False,
+                        error: str | None = None, error_code: str | None = None) -> None:  # fmt: skip
+        stored = self.jobs[job.job_id]
+        if stored.lease_owner != owner or stored.status != RUNNING:
+            raise LeaseLostError(job.job_id)
+        self.writes += 1
+        stored.cursor, stored.bytes_read = cursor, bytes_read
+        stored.counts.add(delta)
+        stored.requests += requests
+        if status is not None:
+            stored.status = status
+        if error is not None:
+            stored.error, stored.error_code = error, error_code
+        if status is not None or release:
+            stored.lease_owner, stored.lease_expires = None, 0.0
+
+    def release_if_owner(self, job_id: str, owner: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.lease_owner == owner:
+            job.lease_owner, job.lease_expires = None, 0.0
+
+    def fail_unfinished(self, job_id: str, error: str, error_code: str, statuses: tuple[str, ...],
+                        now: float) -> Job | None:  # fmt: skip
+        job = self.jobs.get(job_id)
+        if job is None or job.status not in statuses:
+            return None
+        if job.lease_owner is not None and job.lease_expires >= now:
+            return None  # a live invocation holds it
+        was = copy.deepcopy(job)
+        job.status, job.error, job.error_code = FAILED, error, error_code
+        job.lease_owner, job.lease_expires = None, 0.0
+        return was
+
+
+class FakeRecords:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def put(self, items: Sequence[dict[str, Any]]) -> None:
+        for item in items:
+            self.items[(item["job_id"], item["seq"])] = dict(item)
+
+    def delete_from(self, job_id: str, seq: int) -> int:
+        gone = [k for k in self.items if k[0] == job_id and k[1] >= seq]
+        for k in gone:
+            del self.items[k]
+        return len(gone)
+
+    def get(self, job_id: str, seq: int) -> dict[str, Any] | None:
+        return self.items.get((job_id, seq))
+
+    def by_status(self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
+                  ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:  # fmt: skip
+        after = start["seq"] if start else -1
+        found = sorted((i for (j, s), i in self.items.items()
+                        if j == job_id and i["status"] == status and s > after), key=lambda i: i["seq"])  # fmt: skip
+        page = found[:limit]
+        return page, ({"seq": page[-1]["seq"]} if len(found) > limit else None)
+
+
+class FakeObjects:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.versions: dict[tuple[str, str], str] = {}
+
+    def add(self, bucket: str, key: str, data: bytes, version: str = "v1") -> ObjectRef:
+        self.objects[(bucket, key)], self.versions[(bucket, key)] = data, version
+        return ObjectRef(bucket, key, version, f'"{hash(data) & 0xFFFF:x}"', len(data))
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo:
+        if (bucket, key) not in self.objects:
+            raise InputFileError(f"cannot read s3://{bucket}/{key}: NoSuchKey")
+        data = self.objects[(bucket, key)]
+        return ObjectInfo(len(data), None, self.versions.get((bucket, key)))
+
+    def chunks(self, bucket: str, key: str, *, version_id: str | None, etag: str | None,
+               start: int = 0, counter: ByteCounter | None = None) -> Iterator[bytes]:  # fmt: skip
+        data = self.objects[(bucket, key)][start:]
+        for i in range(0, len(data), 64):
+            if counter is not None:
+                counter.count += len(data[i : i + 64])
+            yield data[i : i + 64]
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        self.objects[(bucket, key)] = data
+
+    def read(self, bucket: str, key: str) -> bytes:
+        if (bucket, key) not in self.objects:
+            raise PayloadMissingError(
+                PAYLOAD_MISSING, f"the payload kept at s3://{bucket}/{key} is gone"
+            )
+        return self.objects[(bucket, key)]
+
+
+@dataclass
+class FakeQueue:
+    sent: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+
+    def send(self, body: dict[str, Any], delay_seconds: int = 0) -> None:
+        self.sent.append((body, delay_seconds))
+
+
+@dataclass
+class FakeStream:
+    """Accepts every entry, unless `fail(entry)` names an error code (or raises) for it."""
+
+    fail: Callable[[Entry], str | None] = lambda entry: None
+    records: list[tuple[bytes, str]] = field(default_factory=list)
+    limits_: KinesisLimits = field(default_factory=KinesisLimits)
+
+    def put_records(self, entries: Sequence[Entry]) -> list[EntryResult]:
+        out = []
+        for entry in entries:
+            code = self.fail(entry)
+            if code:
+                out.append(EntryResult(error_code=code, error_message="injected"))
+            else:
+                self.records.append((entry.data, entry.partition_key))
+                out.append(EntryResult("shardId-000000000000", str(len(self.records))))
+        return out
+
+    def limits(self, request_kib: int | None = None) -> KinesisLimits:
+        return self.limits_
+
+
+@dataclass
+class FakeEvents:
+    published: list[tuple[str, str, str | None]] = field(default_factory=list)
+    pending: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    def changed(self, job: Job, status: str, previous: str | None) -> None:
+        if status != previous:
+            self.pending.append((job.job_id, status, previous))
+
+    def flush(self) -> None:
+        self.published += self.pending
+        self.pending = []
+
+
+class FakeLeases:
+    """The retry lease and status moves, on the FakeJobs' own jobs."""
+
+    def __init__(self, jobs: FakeJobs) -> None:
+        self._jobs = jobs
+        self.owner: dict[str, tuple[str, float]] = {}
+
+    def acquire(self, job_id: str, owner: str, until: float, now: float, round_: int = 0) -> bool:
+        held = self.owner.get(job_id)
+        if job_id not in self._jobs.jobs or (held and held[0] != owner and held[1] >= now):
+            return False
+        self.owner[job_id] = (owner, until)
+        self._jobs.jobs[job_id].extra["retry_round"] = round_
+        return True
+
+    def release(self, job_id: str, owner: str) -> None:
+        if self.owner.get(job_id, ("",))[0] == owner:
+            del self.owner[job_id]
+
+    def set_status(self, job_id: str, status: str, when: tuple[str, ...],
+                   require_no_failed: bool = False) -> Job | None:  # fmt: skip
+        job = self._jobs.jobs[job_id]
+        if job.status not in when or (require_no_failed and job.counts.failed):
+            return None
+        was = copy.deepcopy(job)
+        job.status = status
+        return was
+
+
+class FakeLedgerMoves:
+    """Record transitions and the job's counters, moved together (as one transaction would)."""
+
+    def __init__(self, jobs: FakeJobs, records: FakeRecords) -> None:
+        self._jobs, self._records = jobs, records
+
+    def apply(self, job_id: str, moves: list[Transition]) -> list[Transition]:
+        applied = []
+        counts = self._jobs.jobs[job_id].counts
+        for move in moves:
+            item = self._records.items.get((job_id, move.seq))
+            if item is None or item["status"] != move.from_status:
+                continue
+            item.update(move.values)
+            setattr(counts, move.from_status, getattr(counts, move.from_status) - 1)
+            setattr(counts, item["status"], getattr(counts, item["status"]) + 1)
+            applied.append(move)
+        return applied

@@ -1,0 +1,129 @@
+"""The ingest service on in-memory fakes: lease, checkpoints, continuation, failures, events."""
+
+from __future__ import annotations
+
+import pytest
+from urllib3.exceptions import ProtocolError
+
+from shared.config import LoaderConfig
+from shared.ingest.messages import Continuation
+from shared.ingest.service import IngestPorts, IngestService
+from shared.limits import KinesisLimits
+from tests.fakes import FakeEvents, FakeJobs, FakeObjects, FakeQueue, FakeRecords, FakeStream
+from tests.lambda_helpers import Countdown, FakeContext
+
+BUCKET = "bucket"
+
+
+def lines(n: int) -> bytes:
+    return b"".join(b'{"i": %d}\n' % i for i in range(n))
+
+
+@pytest.fixture
+def ports() -> IngestPorts:
+    return IngestPorts(FakeJobs(), FakeRecords(), FakeObjects(), FakeStream(), FakeQueue(),
+                       FakeQueue(), FakeEvents())  # fmt: skip
+
+
+def service(ports: IngestPorts, **settings) -> IngestService:
+    config = LoaderConfig(bucket=BUCKET, stream="s", jobs_table="j", records_table="r",
+                          retry_queue_url="retry", ingest_queue_url="ingest", **settings)  # fmt: skip
+    return IngestService(config, ports, sleep=lambda s: None)
+
+
+def test_a_small_file_is_opened_sent_and_finished_with_its_events(ports):
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(30) + b"oops\n")
+    report = service(ports).handle(ref, FakeContext())
+    job = ports.jobs.get(ref.job_id)
+    assert (report.outcome, job.status) == ("completed_with_errors", "completed_with_errors")
+    assert (job.counts.records, job.counts.sent, job.counts.rejected) == (31, 30, 1)
+    assert [d for d, _ in ports.stream.records] == lines(30).splitlines()
+    assert ports.events.published == [
+        (ref.job_id, "queued", None), (ref.job_id, "running", "queued"),
+        (ref.job_id, "completed_with_errors", "running"),
+    ]  # fmt: skip
+    [rejected] = ports.records.items.values()
+    assert (rejected["seq"], rejected["line"], rejected["error_code"]) == (30, 31, "MalformedJson")
+
+
+def test_a_duplicate_event_for_a_finished_job_does_nothing(ports):
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(5))
+    service(ports).handle(ref, FakeContext())
+    writes, events = ports.jobs.writes, list(ports.events.published)
+    assert service(ports).handle(ref, FakeContext()).outcome == "skipped"
+    assert (ports.jobs.writes, ports.events.published, len(ports.stream.records)) == (
+        writes,
+        events,
+        5,
+    )
+
+
+def test_time_running_out_hands_over_to_a_continuation_that_finishes_without_duplicates(ports):
+    ports.stream.limits_ = KinesisLimits(max_entries=10)
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
+    first = service(ports, time_margin_seconds=30).handle(
+        ref, FakeContext(remaining_s=Countdown(60, 10))
+    )
+    assert first.outcome == "continued"
+    [(body, _)] = ports.ingest_queue.sent
+    assert body == {"type": "continue", "job_id": ref.job_id, "hop": 1}
+    assert ports.jobs.get(ref.job_id).lease_owner is None  # released for the next hop
+    rest = service(ports).handle(Continuation(ref.job_id, 1), FakeContext())
+    assert rest.outcome == "completed"
+    assert sorted(d for d, _ in ports.stream.records) == sorted(lines(100).splitlines())
+    assert ports.jobs.get(ref.job_id).counts.sent == 100
+
+
+def test_a_broken_file_fails_its_job_at_once_with_a_code(ports):
+    ref = ports.objects.add(BUCKET, "incoming/a.json", b'[{"a": 1}, {"b": 2}')
+    report = service(ports).handle(ref, FakeContext())
+    job = ports.jobs.get(ref.job_id)
+    assert (report.outcome, job.status, job.error_code) == ("failed", "failed", "CorruptInput")
+    # what was still in the packer when the file broke is part of the file's failure, not sent
+    assert job.counts.records == job.counts.sent == len(ports.stream.records) == 0
+    assert job.lease_owner is None and "not closed" in job.error
+    assert ports.events.published[-1] == (ref.job_id, "failed", "running")
+
+
+def test_an_infrastructure_error_is_handed_back_and_the_last_delivery_fails_the_job(ports):
+    calls = {"n": 0}
+
+    def reset_after_three(entry):
+        calls["n"] += 1
+        if calls["n"] > 30:
+            raise ProtocolError("connection reset")
+        return None
+
+    ports.stream.fail = reset_after_three
+    ports.stream.limits_ = KinesisLimits(max_entries=10)
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
+    ingest = service(ports, checkpoint_every_requests=1, max_in_flight=1)
+    with pytest.raises(ProtocolError):
+        ingest.handle(ref, FakeContext())
+    job = ports.jobs.get(ref.job_id)
+    assert (job.status, job.lease_owner, job.cursor.seq, job.counts.sent) == (
+        "running",
+        None,
+        30,
+        30,
+    )
+    with pytest.raises(ProtocolError):  # the last delivery: fails the job, then on to the DLQ
+        ingest.handle(ref, FakeContext(), final=True)
+    job = ports.jobs.get(ref.job_id)
+    assert (job.status, job.error_code) == ("failed", "ProtocolError")
+    assert (
+        job.error.startswith("gave up: ") and job.counts.sent == 30
+    )  # resumed at 30, sent nothing more
+
+
+def test_a_stream_that_refuses_fails_the_job_without_a_redelivery(ports):
+    from shared.errors import StreamFatalError
+
+    def refuse(entry):
+        raise StreamFatalError("ResourceNotFoundException", "no such stream")
+
+    ports.stream.fail = refuse
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(3))
+    report = service(ports).handle(ref, FakeContext())
+    job = ports.jobs.get(ref.job_id)
+    assert (report.outcome, job.error_code) == ("failed", "StreamRefused")
