@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from shared.models import Cursor
@@ -13,14 +14,35 @@ from shared.models import Cursor
 JOB_ID_LENGTH = 24
 JOB_ID_PATTERN = re.compile(r"^[a-z2-7]{24}$")
 
-# Job statuses
-QUEUED, RUNNING, RETRYING = "queued", "running", "retrying"
-COMPLETED, COMPLETED_WITH_ERRORS, FAILED = "completed", "completed_with_errors", "failed"
+
+class JobStatus(StrEnum):
+    """A job's status. Members are their strings, so tables, JSON and logs hold plain text."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"  # the input is read; failed records wait for a retry round
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"  # finished; some records rejected or dead
+    FAILED = "failed"  # the job could not go on (see its error and error_code)
+
+
+class RecordStatus(StrEnum):
+    """A ledger record's status."""
+
+    SENT = "sent"
+    FAILED = "failed"  # retriable, awaiting a retry round
+    REJECTED = "rejected"  # invalid: never resent unless asked
+    DEAD = "dead"  # retries exhausted, or it cannot be resent
+
+
+QUEUED, RUNNING, RETRYING = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING
+COMPLETED, COMPLETED_WITH_ERRORS = JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS
+FAILED = JobStatus.FAILED
 FINISHED = frozenset({COMPLETED, COMPLETED_WITH_ERRORS, FAILED})
 
-# Record statuses
-SENT, REC_FAILED, REJECTED, DEAD = "sent", "failed", "rejected", "dead"
-RECORD_STATUSES = (SENT, REC_FAILED, REJECTED, DEAD)
+SENT, REC_FAILED = RecordStatus.SENT, RecordStatus.FAILED
+REJECTED, DEAD = RecordStatus.REJECTED, RecordStatus.DEAD
+RECORD_STATUSES = tuple(RecordStatus)
 
 
 def job_id_for(bucket: str, key: str, version: str) -> str:
