@@ -27,6 +27,7 @@ from bench.ingest_child import Context
 from bench.moto_process import moto_process
 from infra import schema
 from loader import moto_patches
+from loader.plan import FilePlan
 from shared.adapters import clients
 from shared.adapters.job_events import JobEvents
 from shared.adapters.jobs_table import JobsTable
@@ -38,7 +39,6 @@ from shared.config import LoaderConfig
 from shared.ingest.service import IngestPorts, IngestService
 from shared.jobs import ObjectRef
 from shared.limits import KinesisLimits
-from shared.plan import FilePlan
 
 REGION = "us-east-1"
 BUCKET, KEY = "bench", "incoming/compare.jsonl"

@@ -9,7 +9,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.packaging import ARCHITECTURE, POWERTOOLS_PARAMETER, RUNTIME, function_code
-from shared.observability import NAMESPACE, SERVICE
+from shared.names import NAMESPACE, SERVICE
 
 
 class Layers(Construct):

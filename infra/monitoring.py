@@ -22,7 +22,7 @@ from infra.api import Api
 from infra.ingest import Ingest
 from infra.retry import Retry
 from infra.storage import Storage
-from shared.observability import NAMESPACE, SERVICE
+from shared.names import NAMESPACE, SERVICE
 
 PERIOD = Duration.minutes(5)
 CLOUDWATCH = "cloudwatch.amazonaws.com"

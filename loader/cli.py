@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from loader import commands
+from loader.plan import FilePlan
 from loader.plan_output import HumanPlanOutput, JsonPlanOutput
 from shared.errors import ConfigError, InputFileError
 from shared.limits import KinesisLimits
-from shared.plan import FilePlan
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,10 +13,10 @@ from typing import TextIO
 import click
 import orjson
 
+from loader.plan import PlanSummary
 from shared.errors import InputFileError
 from shared.limits import KIB, KinesisLimits
 from shared.models import Rejection
-from shared.plan import PlanSummary
 
 SHOWN_REJECTIONS = 20
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+SERVICE = "s3-kinesis-loader"  # Powertools' service name, and the metrics' dimension
+NAMESPACE = "S3KinesisLoader"  # the functions' CloudWatch metrics
 INCOMING_PREFIX = "incoming/"
 SPILL_PREFIX = "ledger-payloads/"
 MAX_RECEIVE_COUNT = 5  # deliveries before a queue's message moves to its dead-letter queue

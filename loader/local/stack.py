@@ -123,8 +123,8 @@ class LocalStack:
         from lambdas.api.handler import handler as api_handler
         from lambdas.ingest.handler import handler as ingest_handler
         from lambdas.retry.handler import handler as retry_handler
+        from loader.faults import KinesisFaults
         from shared.adapters import clients as handler_clients
-        from shared.adapters.faults import KinesisFaults
 
         o = self.options
         if o.faults:

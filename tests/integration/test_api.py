@@ -7,8 +7,8 @@ import json
 import pytest
 
 from lambdas.api.handler import handler as api_handler
+from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.adapters.faults import KinesisFaults
 from shared.api.wiring import jobs_api
 from shared.sending import THROTTLED
 from tests.integration import stack as moto_stack

@@ -8,8 +8,8 @@ import gzip
 import pytest
 
 from lambdas.ingest.handler import handler
+from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.adapters.faults import KinesisFaults
 from shared.jobs import ObjectRef
 from shared.sending import THROTTLED
 from tests.helpers import datas, read

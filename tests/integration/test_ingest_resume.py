@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from urllib3.exceptions import ProtocolError
 
 from lambdas.ingest.handler import handler
+from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.adapters.faults import KinesisFaults
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack
 from tests.integration.test_ingest import invoke, job_id_of, jsonl, stream_data

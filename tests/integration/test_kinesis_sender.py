@@ -5,7 +5,7 @@ import time
 import boto3
 import pytest
 
-from shared.adapters.faults import KinesisFaults
+from loader.faults import KinesisFaults
 from shared.adapters.kinesis import KinesisStream
 from shared.errors import StreamFatalError
 from shared.limits import KinesisLimits

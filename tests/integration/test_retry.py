@@ -8,8 +8,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from lambdas.retry.handler import handler as retry_handler
+from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.adapters.faults import KinesisFaults
 from shared.retry.wiring import retry_service
 from shared.sending import THROTTLED
 from tests.integration import stack as moto_stack
