@@ -12,7 +12,7 @@ from shared.adapters import clients
 from shared.api.wiring import jobs_api
 from shared.sending import THROTTLED
 from tests.integration import stack as moto_stack
-from tests.integration.test_ingest import invoke, job_id_of, jsonl
+from tests.integration.helpers import invoke, job_id_of, jsonl
 from tests.lambda_helpers import FakeContext, api_event
 
 

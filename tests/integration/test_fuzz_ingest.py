@@ -20,8 +20,8 @@ from shared.adapters import clients
 from shared.readers.source import MAGIC_BYTES, compression_of
 from tests import reference
 from tests.integration import stack as moto_stack
-from tests.integration.test_ingest import invoke, job_id_of, stream_data
-from tests.unit.test_fuzz_readers import json_line
+from tests.integration.helpers import invoke, job_id_of, stream_data
+from tests.strategies import json_line
 
 pytestmark = pytest.mark.fuzz
 _names = itertools.count()

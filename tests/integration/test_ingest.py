@@ -15,35 +15,13 @@ from shared.sending import THROTTLED
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack
 from tests.integration.conftest import read_stream
+from tests.integration.helpers import invoke, job_id_of, jsonl, stream_data
 from tests.lambda_helpers import FakeContext
 
 
 @pytest.fixture
 def stack(aws, monkeypatch):
     return moto_stack.create(monkeypatch)
-
-
-def job_id_of(notification) -> str:
-    obj = notification["Records"][0]["s3"]["object"]
-    from urllib.parse import unquote_plus
-
-    return ObjectRef(
-        moto_stack.BUCKET, unquote_plus(obj["key"]), obj.get("versionId"), obj.get("eTag")
-    ).job_id
-
-
-def invoke(stack, *bodies, context=None, receive_count=1):
-    return handler(stack.event(*bodies, receive_count=receive_count), context or FakeContext())
-
-
-def stream_data(stack) -> list[bytes]:
-    return [d for d, _ in read_stream(stack.kinesis, moto_stack.STREAM)]
-
-
-def jsonl(n: int, start: int = 0) -> bytes:
-    return b"".join(
-        b'{"i": %d, "user": {"id": "u%d"}}\n' % (i, i % 5) for i in range(start, start + n)
-    )
 
 
 FORMATS = {

@@ -14,7 +14,7 @@ from loader.faults import KinesisFaults
 from shared.adapters import clients
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack
-from tests.integration.test_ingest import invoke, job_id_of, jsonl, stream_data
+from tests.integration.helpers import invoke, job_id_of, jsonl, stream_data
 from tests.lambda_helpers import Countdown, FakeContext
 
 

@@ -13,7 +13,7 @@ from shared.adapters import clients
 from shared.retry.wiring import retry_service
 from shared.sending import THROTTLED
 from tests.integration import stack as moto_stack
-from tests.integration.test_ingest import invoke, job_id_of, jsonl, stream_data
+from tests.integration.helpers import invoke, job_id_of, jsonl, stream_data
 from tests.lambda_helpers import FakeContext
 
 
