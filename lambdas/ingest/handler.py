@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.ingest.messages import parse_message
-from shared.ingest.service import Report
+from shared.ingest.service import IngestService, Report
 from shared.ingest.wiring import ingest_service
 from shared.jobs import FAILED
 from shared.observability import logger, metrics, tracer
@@ -36,8 +37,10 @@ def _emit(report: Report) -> None:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    service = ingest_service()
+def record_handler(
+    record: SQSRecord, lambda_context: LambdaContext, service: IngestService | None = None
+) -> None:
+    service = service or ingest_service()
     final = service.config.last_delivery(record.attributes.approximate_receive_count)
     for message in parse_message(record.body):
         report = service.handle(message, lambda_context, final)
@@ -51,10 +54,13 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def handler(
+    event: dict[str, Any], context: LambdaContext, service: IngestService | None = None
+) -> PartialItemFailureResponse:
+    """SQS batch -> one result per message. `service`: an injected one (tests), else the process's."""
     return process_partial_response(
         event=event,
-        record_handler=record_handler,
+        record_handler=functools.partial(record_handler, service=service),
         processor=processor,
         context=context,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,14 +17,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.observability import logger, metrics, tracer
 from shared.retry.messages import parse_retry
+from shared.retry.service import RetryService
 from shared.retry.wiring import retry_service
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    service = retry_service()
+def record_handler(
+    record: SQSRecord, lambda_context: LambdaContext, service: RetryService | None = None
+) -> None:
+    service = service or retry_service()
     final = service.config.last_delivery(record.attributes.approximate_receive_count)
     report = service.handle(parse_retry(record.body), lambda_context, final)
     logger.info("retry handled", extra={"outcome": report.outcome, "notes": report.notes})
@@ -37,7 +41,13 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def handler(
+    event: dict[str, Any], context: LambdaContext, service: RetryService | None = None
+) -> PartialItemFailureResponse:
+    """SQS batch -> one result per message. `service`: an injected one (tests), else the process's."""
     return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=functools.partial(record_handler, service=service),
+        processor=processor,
+        context=context,
     )

@@ -127,3 +127,14 @@ def test_a_stream_that_refuses_fails_the_job_without_a_redelivery(ports):
     report = service(ports).handle(ref, FakeContext())
     job = ports.jobs.get(ref.job_id)
     assert (report.outcome, job.error_code) == ("failed", "StreamRefused")
+
+
+def test_the_handler_runs_an_injected_service_on_an_s3_event(ports):
+    from lambdas.ingest.handler import handler
+    from tests.lambda_helpers import s3_notification, sqs_event
+
+    ref = ports.objects.add(BUCKET, "incoming/h.jsonl", lines(4))
+    note = s3_notification(BUCKET, ref.key, version_id=ref.version_id, etag=ref.etag, size=ref.size)
+    event = sqs_event(note)
+    assert handler(event, FakeContext(), service=service(ports)) == {"batchItemFailures": []}
+    assert ports.jobs.get(ref.job_id).status == "completed" and len(ports.stream.records) == 4
