@@ -29,6 +29,22 @@ class EmulatedContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def invoke(handler: Handler, event: dict[str, Any], context: EmulatedContext) -> Any:
+    """Run a handler as Lambda would, in this thread. Powertools keeps the Lambda context's log keys
+    process-wide, and the local stack runs its functions side by side in one process, so the keys
+    of this invocation are also set for this thread alone (thread keys win): its log lines name
+    this function, whatever another function's invocation set meanwhile."""
+    from shared.observability import logger
+
+    logger.thread_safe_append_keys(
+        function_name=context.function_name, function_request_id=context.aws_request_id
+    )
+    try:
+        return handler(event, context)
+    finally:
+        logger.thread_safe_clear_keys()
+
+
 class QueuePoller(threading.Thread):
     def __init__(
         self,
@@ -67,7 +83,8 @@ class QueuePoller(threading.Thread):
         event = {"Records": [self._record(m) for m in messages]}
         self.invocations += 1
         try:
-            result = self._handler(event, EmulatedContext(self._function, self._timeout)) or {}
+            context = EmulatedContext(f"loader-{self._function}", self._timeout)
+            result = invoke(self._handler, event, context) or {}
         except Exception as exc:
             log.warning(
                 "%s: invocation failed (%s); the message will be redelivered", self._function, exc

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from loader.local.emulator import EmulatedContext, Handler
+from loader.local.emulator import EmulatedContext, Handler, invoke
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 READ_TIMEOUT_S = 10.0
@@ -75,7 +75,7 @@ class _Adapter(BaseHTTPRequestHandler):
             return
         event = proxy_event(self.command, self.path, dict(self.headers.items()), body)
         try:
-            result = self.lambda_handler(event, EmulatedContext("loader-api", 29)) or {}
+            result = invoke(self.lambda_handler, event, EmulatedContext("loader-api", 29)) or {}
             status = int(result.get("statusCode", 502))
             payload = (result.get("body") or "").encode()
             headers = dict(result.get("headers") or {})
