@@ -8,10 +8,10 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from infra.pipeline import secure_queue
 from shared import names
 
 
@@ -20,13 +20,7 @@ class JobEvents(Construct):
         super().__init__(scope, construct_id)
         self.bus_name = bus_name or "default"
         self.bus = events.EventBus.from_event_bus_name(self, "Bus", self.bus_name)
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(4),
-        )
+        self.queue = secure_queue(self, "Queue", retention_period=Duration.days(4))
         rule = events.Rule(
             self,
             "ToQueue",

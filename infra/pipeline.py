@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -11,23 +13,22 @@ from constructs import Construct
 from infra.schema import MAX_RECEIVE_COUNT
 
 
+def secure_queue(scope: Construct, construct_id: str, **props: Any) -> sqs.Queue:
+    """A queue encrypted at rest (SQS-managed keys) that refuses plain HTTP."""
+    return sqs.Queue(
+        scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **props
+    )
+
+
 class QueueWithDlq(Construct):
     """TLS-only, encrypted queue; messages that keep failing move to the dead-letter queue."""
 
     def __init__(self, scope: Construct, construct_id: str, *, consumer_timeout: Duration) -> None:
         super().__init__(scope, construct_id)
-        self.dlq = sqs.Queue(
-            self,
-            "Dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.queue = sqs.Queue(
+        self.dlq = secure_queue(self, "Dlq", retention_period=Duration.days(14))
+        self.queue = secure_queue(
             self,
             "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
             # Lambda's guidance: at least six times the consumer's timeout.
             visibility_timeout=Duration.seconds(consumer_timeout.to_seconds() * 6),
             retention_period=Duration.days(4),
