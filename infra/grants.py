@@ -29,10 +29,11 @@ def tables(fn: lambda_.IFunction, actions: list[str], *tables_: dynamodb.ITableV
 
 
 def stream_writer(fn: lambda_.IFunction, stream: kinesis.IStream) -> None:
-    """PutRecords, and DescribeStreamSummary for the stream's record-size limit."""
+    """PutRecords; DescribeStreamSummary for the stream's record-size limit; ListShards for its shard
+    map (the sender routes and paces by shard)."""
     fn.add_to_role_policy(
         iam.PolicyStatement(
-            actions=["kinesis:PutRecords", "kinesis:DescribeStreamSummary"],
+            actions=["kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kinesis:ListShards"],
             resources=[stream.stream_arn],
         )
     )

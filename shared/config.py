@@ -11,7 +11,9 @@ from typing import TypeVar
 from shared import names
 from shared.errors import ConfigError
 from shared.limits import KIB, MAX_REQUEST_BYTES
+from shared.options import parse_aggregate, parse_ordering
 from shared.readers.detect import normalize_format
+from shared.routing import PER_KEY, SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND
 
 T = TypeVar("T")
 TRACK_FAILURES, TRACK_ALL = "failures", "all"
@@ -59,6 +61,16 @@ def _tracking(raw: str) -> str:
     return raw
 
 
+def _option(parse: Callable[[str], T]) -> Callable[[str], T]:
+    def checked(raw: str) -> T:
+        try:
+            return parse(raw)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return checked
+
+
 def _request_kib(raw: str) -> int:
     value = int(raw)
     if not 1 <= value * KIB <= MAX_REQUEST_BYTES:
@@ -86,6 +98,10 @@ class LoaderConfig:
     retry_delay_seconds: int = 60
     default_format: str | None = None
     default_partition_key_field: str | None = None
+    default_ordering: str = PER_KEY
+    default_aggregate: bool = False
+    shard_records_per_second: float = SHARD_RECORDS_PER_SECOND
+    shard_bytes_per_second: float = SHARD_BYTES_PER_SECOND
     max_retries: int = 5
     retry_max_delay_seconds: int = 3600
     token_key: str = ""
@@ -129,6 +145,24 @@ class LoaderConfig:
             retry_delay_seconds=_read(env, names.ENV_RETRY_DELAY_SECONDS, _positive(int), 60),
             default_format=fmt,
             default_partition_key_field=env.get(names.ENV_DEFAULT_PARTITION_KEY_FIELD) or None,
+            default_ordering=_read(
+                env, names.ENV_DEFAULT_ORDERING, _option(parse_ordering), PER_KEY
+            ),
+            default_aggregate=_read(
+                env, names.ENV_DEFAULT_AGGREGATE, _option(parse_aggregate), False
+            ),
+            shard_records_per_second=_read(
+                env,
+                names.ENV_SHARD_RECORDS_PER_SECOND,
+                _positive(float),
+                float(SHARD_RECORDS_PER_SECOND),
+            ),
+            shard_bytes_per_second=_read(
+                env,
+                names.ENV_SHARD_BYTES_PER_SECOND,
+                _positive(float),
+                float(SHARD_BYTES_PER_SECOND),
+            ),
             max_retries=_read(env, names.ENV_MAX_RETRIES, _bounded(int, 100), 5),
             retry_max_delay_seconds=_read(
                 env, names.ENV_RETRY_MAX_DELAY_SECONDS, _bounded(int, 86400), 3600

@@ -31,7 +31,12 @@ class Rejection:
 
 @dataclass(slots=True)
 class Entry:
-    """A record ready for PutRecords; `size` is data bytes + partition-key UTF-8 bytes."""
+    """A record ready for PutRecords; `size` is data bytes + partition-key UTF-8 bytes.
+
+    An aggregate (`shared/aggregation.py`) is an entry too: its `members` are the user records it
+    carries (its `seq` is the first one's), routed by `explicit_hash_key`. `shard` is the index, in the
+    sender's shard map, of the shard the entry is predicted to land on (-1 until routed).
+    """
 
     seq: int
     line: int
@@ -39,6 +44,9 @@ class Entry:
     data: bytes
     partition_key: str
     size: int
+    explicit_hash_key: str | None = None
+    members: list[Entry] | None = None
+    shard: int = -1
 
 
 @dataclass(frozen=True, slots=True)

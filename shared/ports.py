@@ -30,7 +30,15 @@ class JobStore(Protocol):
     def get(self, job_id: str) -> Job | None: ...
 
     def create(
-        self, ref: ObjectRef, size: int, format_option: str | None, key_field: str | None, now: str
+        self,
+        ref: ObjectRef,
+        size: int,
+        format_option: str | None,
+        key_field: str | None,
+        now: str,
+        *,
+        ordering: str | None = None,
+        aggregate: str | None = None,
     ) -> bool: ...
 
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job: ...

@@ -1,22 +1,40 @@
-"""The sender: puts packed requests, resends only the entries that failed, adapts to throttling.
+"""The sender: routes records to shards, paces each shard, resends only the entries that failed.
 
 It works on a `StreamPort` (the boto3 adapter in production, moto or a simulator in tests), so the
-retry and rate logic is the same wherever it runs.
+routing, retry and pacing logic is the same wherever it runs. How a batch becomes requests (shards,
+lanes, layers, aggregates) is `shared/routing.py`; this module puts them and keeps the promises:
+
+- a request's failed entries are resent, alone, before its lane's next request (so, with
+  `ordering=per-key`, before anything newer for their shard);
+- each shard has its own token buckets (records/s and bytes/s), cut on throttling and grown back on
+  success, so one hot shard slows only its own records;
+- a shard map that the results contradict (a resharding) is refreshed before the next batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.errors import StreamRetriableError
+from shared.limits import KinesisLimits
 from shared.models import Entry
+from shared.routing import (
+    NONE,
+    SHARD_BYTES_PER_SECOND,
+    SHARD_RECORDS_PER_SECOND,
+    Lane,
+    Routing,
+    plan_batch,
+    route,
+)
+from shared.shards import ShardMap
 
 THROTTLED = "ProvisionedThroughputExceededException"
 INTERNAL = "InternalFailure"
@@ -36,6 +54,10 @@ class EntryResult:
 class StreamPort(Protocol):
     def put_records(self, entries: Sequence[Entry]) -> list[EntryResult]:
         """Results by index. Raises StreamRetriableError or StreamFatalError for the whole call."""
+        ...
+
+    def shard_map(self, refresh: bool = False) -> ShardMap:
+        """The stream's open shards (cached; `refresh` asks the stream again)."""
         ...
 
 
@@ -76,134 +98,257 @@ class RequestOutcome:
     failed: list[Failed] = field(default_factory=list)
     calls: int = 0
     throttled: int = 0
+    kinesis_records: int = 0  # records as the stream counts them (an aggregate is one)
+    kinesis_bytes: int = 0
+
+    def merge(self, other: RequestOutcome) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.calls += other.calls
+        self.throttled += other.throttled
+        self.kinesis_records += other.kinesis_records
+        self.kinesis_bytes += other.kinesis_bytes
 
 
-class AdaptiveRate:
-    """A records-per-second token bucket that backs off multiplicatively on throttling (x0.7) and grows
-    gently (additively) on success. Unlimited until the first throttle; then it starts from 0.7 of the
-    rate it measured. 0.7 rather than TCP's 0.5: on the shard simulator it keeps utilization at 0.97-0.99
-    with about 3% of entries retried, where 0.5 wasted a tenth of the capacity (see `make bench`)."""
+class _Bucket:
+    __slots__ = ("bytes", "fraction", "last_cut", "records", "stamp")
+
+    def __init__(self, records: float, size: float, now: float) -> None:
+        self.fraction = 1.0
+        self.records, self.bytes, self.stamp = records, size, now
+        self.last_cut = float("-inf")
+
+
+class ShardPacer:
+    """Token buckets per shard for both of a shard's limits (records/s and bytes/s), each holding one
+    second. A shard that throttles has both rates cut to 0.7 (once per congestion event); each request
+    it takes grows them back by 2% of the nominal limit, up to the limit. 0.7 rather than TCP's 0.5: on
+    the shard simulator it keeps utilization near 1 with a few percent of entries retried (`make bench`).
+    """
 
     def __init__(
         self,
+        records_per_s: float = SHARD_RECORDS_PER_SECOND,
+        bytes_per_s: float = SHARD_BYTES_PER_SECOND,
+        *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        min_rate: float = 50.0,
         decrease: float = 0.7,
-        increase: float = 0.05,
+        increase: float = 0.02,
+        floor: float = 0.05,
         cooldown_s: float = 1.0,
     ) -> None:
+        self.records_per_s, self.bytes_per_s = records_per_s, bytes_per_s
         self._clock, self._sleep = clock, sleep
-        self._min, self._decrease, self._increase, self._cooldown = (
-            min_rate,
+        self._decrease, self._increase, self._floor, self._cooldown = (
             decrease,
             increase,
+            floor,
             cooldown_s,
         )
         self._lock = threading.Lock()
-        self.rate: float | None = None
-        self._tokens = 0.0
-        self._stamp = clock()
-        self._window: deque[tuple[float, int]] = deque()
-        self._last_cut = float("-inf")
+        self._shards: dict[str, _Bucket] = {}
+        self.waited_s = 0.0
 
-    def acquire(self, n: int) -> None:
+    def _bucket(self, shard: str, now: float) -> _Bucket:
+        bucket = self._shards.get(shard)
+        if bucket is None:
+            bucket = self._shards[shard] = _Bucket(self.records_per_s, self.bytes_per_s, now)
+            return bucket
+        rate_r = self.records_per_s * bucket.fraction
+        rate_b = self.bytes_per_s * bucket.fraction
+        elapsed = now - bucket.stamp
+        bucket.records = min(rate_r, bucket.records + elapsed * rate_r)
+        bucket.bytes = min(rate_b, bucket.bytes + elapsed * rate_b)
+        bucket.stamp = now
+        return bucket
+
+    def fraction(self, shard: str) -> float:
+        bucket = self._shards.get(shard)
+        return bucket.fraction if bucket else 1.0
+
+    def acquire(self, demand: dict[str, list[int]]) -> None:
+        """Take `demand` (shard → [records, bytes]) from the buckets, sleeping until it is there."""
+        wait = 0.0
         with self._lock:
             now = self._clock()
-            self._window.append((now, n))
-            while self._window and self._window[0][0] < now - 1.0:
-                self._window.popleft()
-            if self.rate is None:
-                return
-            self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate) - n
-            self._stamp = now
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            for shard, (records, size) in demand.items():
+                bucket = self._bucket(shard, now)
+                bucket.records -= records
+                bucket.bytes -= size
+                if bucket.records < 0:
+                    wait = max(wait, -bucket.records / (self.records_per_s * bucket.fraction))
+                if bucket.bytes < 0:
+                    wait = max(wait, -bucket.bytes / (self.bytes_per_s * bucket.fraction))
+            self.waited_s += wait
         if wait > 0:
             self._sleep(wait)
 
-    def on_throttle(self) -> None:
+    def on_throttle(self, shard: str) -> None:
         with self._lock:
             now = self._clock()
-            if now - self._last_cut < self._cooldown:
+            bucket = self._bucket(shard, now)
+            if now - bucket.last_cut < self._cooldown:
                 return  # one cut per congestion event, however many responses report it
-            self._last_cut = now
-            measured = sum(n for t, n in self._window if t >= now - 1.0)
-            current = self.rate if self.rate is not None else float(measured)
-            self.rate = max(self._min, current * self._decrease)
-            self._tokens = 0.0
-            self._stamp = now
+            bucket.last_cut = now
+            bucket.fraction = max(self._floor, bucket.fraction * self._decrease)
+            bucket.records = min(bucket.records, 0.0)
+            bucket.bytes = min(bucket.bytes, 0.0)
 
-    def on_success(self, n: int) -> None:
+    def on_success(self, shard: str) -> None:
         with self._lock:
-            if self.rate is not None:
-                self.rate += max(1.0, self._increase * n)
+            bucket = self._shards.get(shard)
+            if bucket is not None and bucket.fraction < 1.0:
+                bucket.fraction = min(1.0, bucket.fraction + self._increase)
+
+
+MAP_REFRESH_INTERVAL_S = 1.0  # ListShards at most this often per sender, however stale the map
+PATIENCE = (
+    4  # with a stream that takes records, entries are resent up to this many times max_attempts
+)
 
 
 class Sender:
-    """Sends requests with per-entry retries, several in flight, results in submission order."""
+    """Sends batches shard by shard, lanes side by side, with per-entry retries and per-shard pacing."""
 
     def __init__(
         self,
         port: StreamPort,
         policy: SendPolicy | None = None,
         *,
-        rate: AdaptiveRate | None = None,
+        routing: Routing | None = None,
+        limits: KinesisLimits | None = None,
+        pacer: ShardPacer | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._port = port
         self.policy = policy or SendPolicy()
+        self.routing = routing or Routing(max_lanes=self.policy.max_in_flight)
+        self.limits = limits or KinesisLimits()
         self._clock, self._sleep, self._jitter = clock, sleep, jitter
-        self.rate = rate or AdaptiveRate(clock=clock, sleep=sleep)
+        self.pacer = pacer or ShardPacer(clock=clock, sleep=sleep)
+        self._map: ShardMap | None = None
+        self._stale = False
+        self._refreshed_at = float("-inf")
+        self._last_success = float("-inf")
+        self.map_refreshes = 0
 
+    # -- the shard map ---------------------------------------------------------------
+    @property
+    def shard_map(self) -> ShardMap:
+        if self._map is None:
+            self._map = self._port.shard_map()
+        return self._map
+
+    def _refresh_if_stale(self) -> None:
+        now = self._clock()
+        if self._stale and now - self._refreshed_at >= MAP_REFRESH_INTERVAL_S:
+            self._map = self._port.shard_map(refresh=True)
+            self._stale, self._refreshed_at = False, now
+            self.map_refreshes += 1
+
+    def batch_bounds(self) -> tuple[int, int]:
+        """How many entries and bytes one batch should hold: enough to fill every lane once."""
+        lanes = self.routing.lanes_for(len(self.shard_map))
+        entries = self.limits.max_entries * lanes * (200 if self.routing.aggregate else 2)
+        return entries, self.limits.max_request_bytes * lanes
+
+    # -- one request -----------------------------------------------------------------
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1)))."""
         p = self.policy
         return self._jitter() * min(p.max_delay_s, p.base_delay_s * 2 ** (attempt - 1))
 
     def send(self, request: Sequence[Entry], deadline: float | None = None) -> RequestOutcome:
-        """Put one request; resend only failed entries until sent, out of attempts or past the deadline."""
+        """Put one request; resend only failed entries until sent, out of patience or past the deadline.
+
+        An entry is given up after `max_attempts` when the stream took nothing at all since the request
+        began (an outage: its records go to the ledger, for the retry path). With ordering on, while the
+        stream takes other records it is tried up to `PATIENCE` times as often: a record given up goes
+        out later, behind newer records of its key, so it is given up only to a shard throttled for good.
+        With `ordering=none`, after `max_attempts`.
+        """
         p = self.policy
         stop = self._clock() + p.max_elapsed_s
         if deadline is not None:
             stop = min(stop, deadline)
+        shard_map = self.shard_map
+        unrouted = [e for e in request if e.shard < 0 or e.shard >= len(shard_map)]
+        if unrouted:
+            route(unrouted, shard_map)
+        ids = [s.shard_id for s in shard_map.shards]
         outcome = RequestOutcome()
+        try:
+            self._send(request, outcome, ids, stop)
+        except BaseException as exc:
+            _attach(exc, outcome)
+            raise
+        return outcome
+
+    def _send(
+        self, request: Sequence[Entry], outcome: RequestOutcome, ids: list[str], stop: float
+    ) -> None:
         pending = list(request)
+        started: list[float] = []
         attempt = 0
         while pending:
             attempt += 1
-            results = self._call(pending, outcome)
+            started.append(self._clock())
+            results = self._call(pending, ids, outcome)
             retry: list[tuple[Entry, EntryResult]] = []
+            took: set[int] = set()
+            throttled: set[int] = set()
             for entry, result in zip(pending, results, strict=True):
                 if result.error_code is None:
-                    outcome.sent.append(
-                        Sent(entry, result.shard_id or "", result.sequence_number or "", attempt)
-                    )
+                    _sent(outcome, entry, result, attempt)
+                    took.add(entry.shard)
+                    if result.shard_id and result.shard_id != ids[entry.shard]:
+                        self._stale = True  # the stream put it elsewhere: it has resharded
                 elif result.error_code in RETRIABLE_ENTRY_CODES:
                     retry.append((entry, result))
+                    if result.error_code == THROTTLED:
+                        throttled.add(entry.shard)
                 else:
-                    outcome.failed.append(_failed(entry, result, attempt))
-            throttled = sum(1 for _, r in retry if r.error_code == THROTTLED)
-            outcome.throttled += throttled
-            if throttled:
-                self.rate.on_throttle()
-            else:
-                self.rate.on_success(len(pending))
+                    _fail(outcome, entry, result, attempt)
+            outcome.throttled += sum(1 for _, r in retry if r.error_code == THROTTLED)
+            if took:
+                self._last_success = self._clock()
+            for shard in throttled:
+                self.pacer.on_throttle(ids[shard])
+            for shard in took - throttled:
+                self.pacer.on_success(ids[shard])
             if not retry:
                 break
             delay = self.backoff(attempt)
-            if attempt >= p.max_attempts or self._clock() + delay > stop:
-                outcome.failed.extend(_failed(e, r, attempt) for e, r in retry)
+            if self._clock() + delay > stop or self._out_of_patience(attempt, started):
+                for entry, result in retry:
+                    _fail(outcome, entry, result, attempt)
                 break
             self._sleep(delay)
             pending = [e for e, _ in retry]
-        outcome.sent.sort(key=lambda s: s.entry.seq)
-        outcome.failed.sort(key=lambda f: f.entry.seq)
-        return outcome
 
-    def _call(self, pending: list[Entry], outcome: RequestOutcome) -> list[EntryResult]:
-        self.rate.acquire(len(pending))
+    def _out_of_patience(self, attempt: int, started: list[float]) -> bool:
+        p = self.policy
+        if attempt < p.max_attempts:
+            return False
+        if self.routing.ordering == NONE or attempt >= p.max_attempts * PATIENCE:
+            return True
+        return self._last_success < started[0]  # the stream took nothing since the request began
+
+    def _call(
+        self, pending: list[Entry], ids: list[str], outcome: RequestOutcome
+    ) -> list[EntryResult]:
+        demand: dict[str, list[int]] = {}
+        for entry in pending:
+            d = demand.get(ids[entry.shard])
+            if d is None:
+                demand[ids[entry.shard]] = [1, entry.size]
+            else:
+                d[0] += 1
+                d[1] += entry.size
+        self.pacer.acquire(demand)
         outcome.calls += 1
         try:
             return self._port.put_records(pending)
@@ -212,32 +357,96 @@ class Sender:
             result = EntryResult(error_code=_entry_code(exc.code), error_message=exc.message)
             return [result] * len(pending)
 
-    def send_all(
-        self, requests: Iterable[Sequence[Entry]], deadline: float | None = None
-    ) -> Iterator[RequestOutcome]:
-        """Outcomes in the order of `requests`, with up to `max_in_flight` requests outstanding.
-
-        Requests are drawn from the iterable only as room frees up, so memory stays bounded.
-        A StreamFatalError stops everything and propagates from the outcome it belongs to.
-        """
-        if self.policy.max_in_flight == 1:
-            for request in requests:
-                yield self.send(request, deadline)
-            return
-        with ThreadPoolExecutor(
-            self.policy.max_in_flight, thread_name_prefix="put-records"
-        ) as pool:
-            inflight: deque[Future[RequestOutcome]] = deque()
+    # -- batches ---------------------------------------------------------------------
+    def _lane(self, lane: Lane, deadline: float | None, abort: threading.Event) -> _LaneResult:
+        """A lane's requests one after another; it stops at an error (and at another lane's)."""
+        outcome = RequestOutcome()
+        for request in lane:
+            if abort.is_set():
+                break
             try:
-                for request in requests:
-                    inflight.append(pool.submit(self.send, request, deadline))
-                    if len(inflight) >= self.policy.max_in_flight:
-                        yield inflight.popleft().result()
-                while inflight:
-                    yield inflight.popleft().result()
-            finally:
-                for future in inflight:
-                    future.cancel()
+                outcome.merge(self.send(request, deadline))
+            except Exception as exc:
+                abort.set()
+                outcome.merge(settled_before(exc) or RequestOutcome())
+                return outcome, exc
+        return outcome, None
+
+    def _start(
+        self, entries: Sequence[Entry], deadline: float | None, pool: ThreadPoolExecutor | None
+    ) -> list[Future[_LaneResult]] | list[_LaneResult]:
+        self._refresh_if_stale()
+        lanes = plan_batch(entries, self.shard_map, self.limits, self.routing)
+        abort = threading.Event()
+        if pool is None or len(lanes) <= 1:
+            return [self._lane(lane, deadline, abort) for lane in lanes]
+        return [pool.submit(self._lane, lane, deadline, abort) for lane in lanes]
+
+    @staticmethod
+    def _collect(started: list[Future[_LaneResult]] | list[_LaneResult]) -> RequestOutcome:
+        """The batch's outcome; on an error, the error, carrying what settled (`settled_before`)."""
+        outcome = RequestOutcome()
+        error: Exception | None = None
+        for item in started:
+            lane_outcome, exc = item.result() if isinstance(item, Future) else item
+            outcome.merge(lane_outcome)
+            error = error or exc
+        outcome.sent.sort(key=lambda s: s.entry.seq)
+        outcome.failed.sort(key=lambda f: f.entry.seq)
+        if error is not None:
+            _attach(error, outcome)
+            raise error
+        return outcome
+
+    def send_batch(self, entries: Sequence[Entry], deadline: float | None = None) -> RequestOutcome:
+        """Send one batch of user records; their outcomes in seq order."""
+        workers = max(self.routing.max_lanes, self.policy.max_in_flight)
+        with ThreadPoolExecutor(workers, thread_name_prefix="put-records") as pool:
+            return self._collect(self._start(entries, deadline, pool))
+
+    def send_all(
+        self, batches: Iterable[Sequence[Entry]], deadline: float | None = None
+    ) -> Iterator[RequestOutcome]:
+        """One outcome per batch, in order. A batch is on the wire while the next one is drawn from
+        `batches` (read and parsed), so memory holds two batches. A StreamFatalError stops everything
+        and propagates from the outcome it belongs to."""
+        workers = max(self.routing.max_lanes, self.policy.max_in_flight)
+        with ThreadPoolExecutor(workers, thread_name_prefix="put-records") as pool:
+            it = iter(batches)
+            batch = next(it, None)
+            while batch is not None:
+                started = self._start(batch, deadline, pool)
+                following = next(it, None)
+                yield self._collect(started)
+                batch = following
+
+
+_LaneResult = tuple[RequestOutcome, Exception | None]
+_SETTLED = "loader_settled_before"
+
+
+def _attach(exc: BaseException, outcome: RequestOutcome) -> None:
+    with contextlib.suppress(AttributeError):  # a type that takes no attributes: nothing to carry
+        setattr(exc, _SETTLED, outcome)
+
+
+def settled_before(exc: BaseException) -> RequestOutcome | None:
+    """What a batch or request that stopped on `exc` had settled (sent or given up) before it."""
+    outcome = getattr(exc, _SETTLED, None)
+    return outcome if isinstance(outcome, RequestOutcome) else None
+
+
+def _sent(outcome: RequestOutcome, entry: Entry, result: EntryResult, attempt: int) -> None:
+    outcome.kinesis_records += 1
+    outcome.kinesis_bytes += entry.size
+    shard, number = result.shard_id or "", result.sequence_number or ""
+    for member in entry.members or (entry,):
+        outcome.sent.append(Sent(member, shard, number, attempt))
+
+
+def _fail(outcome: RequestOutcome, entry: Entry, result: EntryResult, attempt: int) -> None:
+    for member in entry.members or (entry,):
+        outcome.failed.append(_failed(member, result, attempt))
 
 
 def _entry_code(call_code: str) -> str:

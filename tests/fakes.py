@@ -22,6 +22,7 @@ from shared.limits import KinesisLimits
 from shared.models import Cursor, Entry, ObjectInfo, Transition
 from shared.readers.source import ByteCounter
 from shared.sending import EntryResult
+from shared.shards import ShardMap
 
 
 class FakeJobs:
@@ -34,13 +35,15 @@ class FakeJobs:
         return copy.deepcopy(job) if job else None
 
     def create(self, ref: ObjectRef, size: int, format_option: str | None, key_field: str | None,
-               now: str) -> bool:  # fmt: skip
+               now: str, *, ordering: str | None = None, aggregate: str | None = None) -> bool:  # fmt: skip
         if ref.job_id in self.jobs:
             return False
         self.writes += 1
+        extra = {"format_option": format_option, "ordering": ordering, "aggregate": aggregate}
         self.jobs[ref.job_id] = Job(
             ref.job_id, ref.bucket, ref.key, ref.version_id, ref.etag, size, QUEUED,
-            partition_key_field=key_field, created_at=now, extra={"format_option": format_option},
+            partition_key_field=key_field, created_at=now,
+            extra={k: v for k, v in extra.items() if v is not None},
         )  # fmt: skip
         return True
 
@@ -164,25 +167,40 @@ class FakeQueue:
 
 @dataclass
 class FakeStream:
-    """Accepts every entry, unless `fail(entry)` names an error code (or raises) for it."""
+    """Accepts every entry, unless `fail(entry)` names an error code (or raises) for it. Entries land
+    on the shard of `shards` (even ranges) their explicit hash key or partition key maps to."""
 
     fail: Callable[[Entry], str | None] = lambda entry: None
     records: list[tuple[bytes, str]] = field(default_factory=list)
     limits_: KinesisLimits = field(default_factory=KinesisLimits)
+    shards: int = 1
+    by_shard: dict[str, list[tuple[bytes, str]]] = field(default_factory=dict)
+    calls: int = 0
+    map_reads: int = 0
 
     def put_records(self, entries: Sequence[Entry]) -> list[EntryResult]:
+        self.calls += 1
         out = []
+        shard_map = ShardMap.even(self.shards)
         for entry in entries:
             code = self.fail(entry)
             if code:
                 out.append(EntryResult(error_code=code, error_message="injected"))
             else:
                 self.records.append((entry.data, entry.partition_key))
-                out.append(EntryResult("shardId-000000000000", str(len(self.records))))
+                shard = shard_map.shards[
+                    shard_map.index_for(entry.partition_key, entry.explicit_hash_key)
+                ].shard_id
+                self.by_shard.setdefault(shard, []).append((entry.data, entry.partition_key))
+                out.append(EntryResult(shard, str(len(self.records))))
         return out
 
     def limits(self, request_kib: int | None = None) -> KinesisLimits:
         return self.limits_
+
+    def shard_map(self, refresh: bool = False) -> ShardMap:
+        self.map_reads += 1
+        return ShardMap.even(self.shards)
 
 
 @dataclass

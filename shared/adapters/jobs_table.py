@@ -74,7 +74,14 @@ def job_from_item(raw: dict[str, Any]) -> Job:
         finished_at=item.get("finished_at"),
         extra={
             k: item[k]
-            for k in ("format_option", "sequencer", "started_at", "retry_round")
+            for k in (
+                "format_option",
+                "ordering",
+                "aggregate",
+                "sequencer",
+                "started_at",
+                "retry_round",
+            )
             if k in item
         },
     )
@@ -92,14 +99,26 @@ class JobsTable:
         return job_from_item(item["Item"]) if "Item" in item else None
 
     def create(
-        self, ref: ObjectRef, size: int, format_option: str | None, key_field: str | None, now: str
+        self,
+        ref: ObjectRef,
+        size: int,
+        format_option: str | None,
+        key_field: str | None,
+        now: str,
+        *,
+        ordering: str | None = None,
+        aggregate: str | None = None,
     ) -> bool:
-        """Open the job if it does not exist. False when it does (a duplicate event)."""
+        """Open the job if it does not exist. False when it does (a duplicate event).
+
+        `ordering` and `aggregate` are kept as given (metadata or the stack's default) and checked
+        when the job runs, so a bad value fails the job with its reason."""
         values = {
             "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
             "etag": ref.etag, "size": size, "status": QUEUED, "source_key": f"{ref.bucket}/{ref.key}",
             "kind": JOB_KIND,
             "format_option": format_option, "partition_key_field": key_field, "sequencer": ref.sequencer,
+            "ordering": ordering, "aggregate": aggregate,
             "created_at": now, "updated_at": now, "bytes_read": 0, "hops": 0, "requests": 0,
             **{f"n_{name}": 0 for name in _COUNTERS},
         }  # fmt: skip

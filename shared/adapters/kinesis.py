@@ -19,6 +19,7 @@ from shared.errors import StreamFatalError, StreamRetriableError
 from shared.limits import DEFAULT_RECORD_KIB, KinesisLimits
 from shared.models import Entry
 from shared.sending import EntryResult
+from shared.shards import ShardMap
 
 # Call-level codes worth repeating; everything else with a 4xx status is fatal.
 _RETRIABLE_CODES = frozenset({
@@ -30,6 +31,8 @@ _AMBIGUOUS = (ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError, Endp
 _LIMITS_TTL_S = 300.0
 _limits_cache: dict[tuple[str, str], tuple[float, int]] = {}
 _limits_lock = threading.Lock()
+_MAP_TTL_S = 60.0
+_map_cache: dict[tuple[str, str], tuple[float, ShardMap]] = {}
 
 
 def stream_target(stream: str) -> dict[str, str]:
@@ -56,7 +59,12 @@ class KinesisStream:
         self._target = stream_target(stream)
 
     def put_records(self, entries: Sequence[Entry]) -> list[EntryResult]:
-        records = [{"Data": e.data, "PartitionKey": e.partition_key} for e in entries]
+        records: list[dict[str, Any]] = []
+        for e in entries:
+            record: dict[str, Any] = {"Data": e.data, "PartitionKey": e.partition_key}
+            if e.explicit_hash_key is not None:
+                record["ExplicitHashKey"] = e.explicit_hash_key
+            records.append(record)
         try:
             response = self._client.put_records(Records=records, **self._target)
         except ClientError as exc:
@@ -96,7 +104,36 @@ class KinesisStream:
     def limits(self, request_kib: int | None = None) -> KinesisLimits:
         return KinesisLimits.from_kib(self.max_record_kib(), request_kib)
 
+    def shard_map(self, refresh: bool = False) -> ShardMap:
+        """The stream's open shards from ListShards, shared by the process's senders for a minute
+        (`refresh` reads them again: the sender asks when results show the stream resharded)."""
+        key = (getattr(self._client.meta, "region_name", "") or "", self.stream)
+        now = time.monotonic()
+        with _limits_lock:
+            cached = _map_cache.get(key)
+            if cached and not refresh and now - cached[0] < _MAP_TTL_S:
+                return cached[1]
+        shards: list[dict[str, Any]] = []
+        params: dict[str, Any] = dict(self._target)
+        try:
+            while True:
+                page = self._client.list_shards(**params)
+                shards += page.get("Shards", [])
+                token = page.get("NextToken")
+                if not token:
+                    break
+                params = {"NextToken": token}  # ListShards takes the token without the stream
+        except ClientError as exc:
+            raise translate(exc) from exc
+        except _AMBIGUOUS as exc:
+            raise StreamRetriableError(type(exc).__name__, str(exc)) from exc
+        shard_map = ShardMap.from_list_shards(shards)
+        with _limits_lock:
+            _map_cache[key] = (now, shard_map)
+        return shard_map
+
 
 def clear_limits_cache() -> None:
     with _limits_lock:
         _limits_cache.clear()
+        _map_cache.clear()

@@ -10,7 +10,7 @@ from typing import Any
 from shared.adapters.jobs_table import now_iso
 from shared.config import TRACK_ALL, LoaderConfig
 from shared.jobs import REC_FAILED, REJECTED, SENT, Counts, Job
-from shared.models import Cursor
+from shared.models import Cursor, Rejection
 from shared.ports import JobStore, ObjectStore, RecordLedger
 from shared.sending import RequestOutcome
 
@@ -70,6 +70,14 @@ class Ledger:
 
     def settle(self, unit: Unit, outcome: RequestOutcome) -> None:
         """Take a unit's outcome whole or not at all (a spill that fails leaves no half unit)."""
+        self._settle(outcome, unit.rejections, len(unit.entries) + len(unit.rejections))
+
+    def settle_partial(self, outcome: RequestOutcome) -> None:
+        """What a batch that broke off had settled, for a job that fails now: its counts then match
+        what reached the stream."""
+        self._settle(outcome, [], len(outcome.sent) + len(outcome.failed))
+
+    def _settle(self, outcome: RequestOutcome, rejections: list[Rejection], records: int) -> None:
         items: list[dict[str, Any]] = []
         for failed in outcome.failed:
             e = failed.entry
@@ -78,7 +86,7 @@ class Ledger:
                 error_code=failed.error_code, error_message=failed.error_message, attempts=failed.attempts,
                 **self._payload(e.seq, e.data),
             ))  # fmt: skip
-        for r in unit.rejections:
+        for r in rejections:
             items.append(self._item(
                 r.seq, r.line, r.offset, REJECTED, error_code=r.code, error_message=r.reason, attempts=0,
                 **self._payload(r.seq, r.raw),
@@ -92,10 +100,10 @@ class Ledger:
                 ))  # fmt: skip
         self._items.extend(items)
         delta = Counts(
-            records=len(unit.entries) + len(unit.rejections),
+            records=records,
             sent=len(outcome.sent),
             failed=len(outcome.failed),
-            rejected=len(unit.rejections),
+            rejected=len(rejections),
         )
         self._delta.add(delta)
         self.totals.counts.add(delta)

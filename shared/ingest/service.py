@@ -21,6 +21,7 @@ from shared.errors import (
     LeaseLostError,
 )
 from shared.failures import Failure, Kind, classify
+from shared.job_sender import make_sender
 from shared.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
@@ -34,7 +35,8 @@ from shared.jobs import (
 from shared.limits import KinesisLimits
 from shared.models import Entry, ObjectInfo
 from shared.observability import logger
-from shared.packing import Packer, to_entries
+from shared.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.packing import to_entries
 from shared.partition_keys import field_key, record_id_key
 from shared.ports import (
     JobEventSink,
@@ -48,15 +50,13 @@ from shared.ports import (
 from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter
-from shared.sending import Sender, SendPolicy
+from shared.sending import Sender, settled_before
 
 from .ledger import Ledger, Totals
 from .messages import Continuation, continuation_body
-from .units import DONE, Unit, make_units
+from .units import DONE, Batcher, Unit, make_units
 
 LEASE_GRACE_SECONDS = 60.0
-META_FORMAT = "format"
-META_KEY_FIELD = "partition-key-field"
 
 
 @dataclass(slots=True)
@@ -153,6 +153,8 @@ class IngestService:
             created = self.ports.jobs.create(
                 ref, size, meta.get(META_FORMAT) or c.default_format,
                 meta.get(META_KEY_FIELD) or c.default_partition_key_field, now_iso(),
+                ordering=meta.get(META_ORDERING) or c.default_ordering,
+                aggregate=meta.get(META_AGGREGATE) or str(c.default_aggregate).lower(),
             )  # fmt: skip
             logger.info(
                 "job opened" if created else "job exists (duplicate event)", extra={"key": ref.key}
@@ -210,15 +212,14 @@ class IngestService:
                     extra={"items": cleared, "seq": job.cursor.seq},
                 )
             limits = p.stream.limits(c.max_request_kib)
+            sender = self.sender(job, limits)
+            batcher = Batcher(*sender.batch_bounds())
             entries, state, start = self._open_input(job, limits, counter)
         except LeaseLostError:
             raise
         except Exception as exc:
             return self._stop(ledger, exc, None, job.bytes_read, final)
-        packer = Packer(limits)
-        units = make_units(entries, packer, state, job.cursor.seq)
-        policy = SendPolicy(max_attempts=c.max_attempts, max_in_flight=c.max_in_flight)
-        sender = Sender(p.stream, policy, sleep=self._sleep)
+        units = make_units(entries, batcher, state, job.cursor.seq)
         deadline = (
             self._monotonic()
             + context.get_remaining_time_in_millis() / 1000
@@ -265,6 +266,13 @@ class IngestService:
         assert settled is not None and settled.last
         return self._finish(ledger, settled.resume, job.size)
 
+    def sender(self, job: Job, limits: KinesisLimits) -> Sender:
+        """The sender for this job's options (a bad option is a ConfigError: the job fails with it)."""
+        c = self.config
+        return make_sender(
+            c, self.ports.stream, job, limits, c.max_attempts, self._monotonic, self._sleep
+        )
+
     def _stop(
         self,
         ledger: Ledger,
@@ -275,9 +283,9 @@ class IngestService:
     ) -> Report:
         """Reading or sending stopped on `exc`: settle what was settled, then fail or hand back.
 
-        A file failure fails the job now. An infrastructure failure checkpoints what settled, so
-        the redelivery resends nothing that went through, and is raised for the queue; on the last
-        delivery it fails the job first.
+        A file failure fails the job now, counting what of the broken batch went out. An
+        infrastructure failure checkpoints the batches that settled, so the redelivery resends at most
+        the batch in flight, and is raised for the queue; on the last delivery it fails the job first.
         """
         failure = classify(exc)
         cursor = settled.resume if settled is not None else ledger.job.cursor
@@ -285,6 +293,9 @@ class IngestService:
             if settled is not None:
                 ledger.checkpoint(cursor, bytes_read, release=True)
             raise exc
+        partial = settled_before(exc)
+        if partial is not None:
+            ledger.settle_partial(partial)
         report = self._fail(ledger, failure, cursor, bytes_read)
         if failure.retriable:
             raise exc

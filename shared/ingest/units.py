@@ -1,4 +1,4 @@
-"""Units of work: one packed request plus the rejections read with it, and where reading resumes after.
+"""Units of work: one batch of records plus the rejections read with it, and where reading resumes after.
 
 The checkpoint cursor only ever moves to a unit's `resume` once everything before it is settled (sent,
 or durably in the ledger), so a crash re-reads at most the units after the last checkpoint.
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.models import Cursor, Entry, Rejection
-from shared.packing import Packer
 
 DONE = "done"  # cursor state: the input is read to its end
 
@@ -27,8 +26,33 @@ class Unit:
     last: bool = False
 
 
+class Batcher:
+    """Gathers entries into batches of at most `max_entries` and `max_bytes` (the sender's bounds:
+    enough to keep every lane busy, little enough to hold two in memory)."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._max_entries, self._max_bytes = max_entries, max_bytes
+        self._batch: list[Entry] = []
+        self._bytes = 0
+
+    def add(self, entry: Entry) -> list[Entry] | None:
+        """Add an entry; returns the batch it closed, if any."""
+        full = None
+        if self._batch and (
+            len(self._batch) == self._max_entries or self._bytes + entry.size > self._max_bytes
+        ):
+            full, self._batch, self._bytes = self._batch, [], 0
+        self._batch.append(entry)
+        self._bytes += entry.size
+        return full
+
+    def flush(self) -> list[Entry] | None:
+        full, self._batch, self._bytes = self._batch or None, [], 0
+        return full
+
+
 def make_units(
-    items: Iterable[Entry | Rejection], packer: Packer, state: dict[str, Any], start_seq: int = 0
+    items: Iterable[Entry | Rejection], packer: Batcher, state: dict[str, Any], start_seq: int = 0
 ) -> Iterator[Unit]:
     """Group the keyed records into units; rejections never pile up past a bound (a partly filled
     request is sent rather than holding thousands of bad records in memory)."""

@@ -16,6 +16,7 @@ from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.errors import RecordError
 from shared.failures import Failure, classify
+from shared.job_sender import make_sender
 from shared.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
@@ -31,7 +32,6 @@ from shared.jobs import (
 from shared.limits import KinesisLimits
 from shared.models import Entry, Transition
 from shared.observability import logger
-from shared.packing import pack
 from shared.ports import (
     JobEventSink,
     JobStore,
@@ -43,7 +43,7 @@ from shared.ports import (
     RetryLeases,
     Stream,
 )
-from shared.sending import Failed, Sender, SendPolicy, Sent
+from shared.sending import Failed, Sender, Sent
 
 from .messages import RetryRequest
 
@@ -153,11 +153,7 @@ class RetryService:
             if was is not None:
                 p.events.changed(was, RETRYING, was.status)
         limits = p.stream.limits(c.max_request_kib)
-        sender = Sender(
-            p.stream,
-            SendPolicy(max_attempts=ATTEMPTS_PER_ROUND, max_in_flight=1),
-            sleep=self._sleep,
-        )
+        sender = make_sender(c, p.stream, job, limits, ATTEMPTS_PER_ROUND, sleep=self._sleep)
         for status in statuses:
             for page in self._pages(job, status, request):
                 self._resend(job, page, limits, sender, report)
@@ -218,11 +214,10 @@ class RetryService:
                         error_message=f"cannot be resent: {failure.message}",
                     )
                 )  # fmt: skip
-        for request in pack(entries, limits):
-            outcome = sender.send(request)
-            report.calls += outcome.calls
-            moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
-            moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]
+        outcome = sender.send_batch(entries)
+        report.calls += outcome.calls
+        moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
+        moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]
         applied = self.ports.ledger.apply(job.job_id, moves)
         for move in applied:
             status = move.values["status"]

@@ -142,8 +142,9 @@ FILES = {
 
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_continuation_across_many_invocations_sends_every_record_once(stack, name, monkeypatch):
-    # GIVEN ~50 requests, and invocations that run out of time after about eight requests each
+    # GIVEN ~50 batches of one request, and invocations that run out of time after about eight each
     monkeypatch.setenv("LOADER_MAX_REQUEST_KIB", "4")
+    monkeypatch.setenv("LOADER_MAX_IN_FLIGHT", "1")
     moto_stack.reset_caches()
     note = stack.upload(name, FILES[name])
     job_id = job_id_of(note)
@@ -188,13 +189,14 @@ def test_ledger_items_written_after_the_last_checkpoint_are_cleared_on_resume(st
     # GIVEN failures ledgered (half the entries throttled, one attempt each) with no checkpoint yet
     monkeypatch.setenv("LOADER_CHECKPOINT_EVERY_REQUESTS", "1000")
     monkeypatch.setenv("LOADER_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("LOADER_DEFAULT_ORDERING", "none")  # gives up after max attempts
     monkeypatch.setenv("LOADER_MAX_REQUEST_KIB", "4")
     moto_stack.reset_caches()
     faults = KinesisFaults(throttle=0.5, seed=5)
     faults.install(clients.client("kinesis"))
     note = stack.upload("a.jsonl", jsonl(1000))
     job_id = job_id_of(note)
-    heal = crash_after(8)
+    heal = crash_after(12)  # two batches of five requests settle, the third breaks off
     with pytest.raises(Crash):
         invoke(stack, note)
     heal()

@@ -12,6 +12,7 @@ from shared.limits import KinesisLimits
 from shared.models import Entry, Record
 from shared.packing import pack, to_entries
 from shared.partition_keys import record_id_key
+from shared.routing import NONE, Routing
 from shared.sending import THROTTLED, Sender, SendPolicy
 from tests.integration.conftest import REGION, read_stream
 
@@ -75,6 +76,7 @@ def test_entries_that_never_succeed_are_reported_failed_with_code_and_attempts(
     sender = Sender(
         KinesisStream(kinesis, stream_name),
         SendPolicy(max_attempts=3, max_in_flight=1),
+        routing=Routing(ordering=NONE),
         sleep=lambda s: None,
     )
     [outcome] = list(sender.send_all(requests_of(10)))

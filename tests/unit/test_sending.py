@@ -1,5 +1,5 @@
 """The sender against an in-memory stream: only failed entries are resent, with capped full-jitter
-backoff; fatal call errors stop; throttling slows the rate."""
+backoff; fatal call errors stop; each shard is paced, and throttling slows only its shard."""
 
 import threading
 import time
@@ -8,7 +8,9 @@ import pytest
 
 from shared.errors import StreamFatalError, StreamRetriableError
 from shared.models import Entry
-from shared.sending import INTERNAL, THROTTLED, AdaptiveRate, EntryResult, Sender, SendPolicy
+from shared.routing import NONE, Routing
+from shared.sending import INTERNAL, THROTTLED, EntryResult, Sender, SendPolicy, ShardPacer
+from shared.shards import ShardMap
 
 
 class FakeStream:
@@ -38,6 +40,9 @@ class FakeStream:
                     self.stored.append(e.seq)
                 out.append(EntryResult("shardId-000000000000", f"seq-{e.seq}"))
         return out
+
+    def shard_map(self, refresh=False):
+        return ShardMap.even(1)
 
 
 class Clock:
@@ -171,30 +176,51 @@ def test_fatal_error_stops_send_all():
     assert len(stream.calls) == 3
 
 
-def test_rate_backs_off_multiplicatively_once_per_cooldown_and_grows_gently():
+def test_a_shard_is_paced_to_its_limits_from_a_full_bucket():
     clock = Clock()
-    rate = AdaptiveRate(
-        clock=clock, sleep=clock.sleep, min_rate=10, decrease=0.5, increase=0.05, cooldown_s=1.0
-    )
-    for _ in range(4):
-        rate.acquire(250)
-        clock.now += 0.25
-    rate.on_throttle()
-    assert rate.rate is not None and rate.rate == pytest.approx(500)  # half the 1,000/s it measured
-    rate.on_throttle()
-    assert rate.rate == pytest.approx(500)  # same congestion event
+    pacer = ShardPacer(1000, 1 << 20, clock=clock, sleep=clock.sleep)
+    pacer.acquire({"a": [1000, 1000]})  # one second's worth goes at once
+    assert clock.sleeps == []
+    pacer.acquire({"a": [500, 500]})
+    assert clock.sleeps == pytest.approx([0.5])
+    pacer.acquire({"a": [0, (1 << 20) + (1 << 18)]})  # now the bytes bind: 1.25 MiB at 1 MiB/s
+    assert clock.sleeps[-1] == pytest.approx(0.25, abs=0.01)
+
+
+def test_throttling_cuts_only_its_shard_once_per_cooldown_and_success_grows_it_back():
+    clock = Clock()
+    pacer = ShardPacer(1000, 1 << 20, clock=clock, sleep=clock.sleep, cooldown_s=1.0)
+    pacer.acquire({"a": [1, 1], "b": [1, 1]})
+    pacer.on_throttle("a")
+    pacer.on_throttle("a")  # the same congestion event
+    assert pacer.fraction("a") == pytest.approx(0.7) and pacer.fraction("b") == 1.0
     clock.now += 1.5
-    rate.on_throttle()
-    assert rate.rate == pytest.approx(250)
-    rate.on_success(500)
-    assert rate.rate == pytest.approx(275)
+    pacer.on_throttle("a")
+    assert pacer.fraction("a") == pytest.approx(0.49)
+    pacer.on_success("a")
+    assert pacer.fraction("a") == pytest.approx(0.51)
+    # The cut shard's bucket starts empty: 49 records at 490/s take 0.1 s; shard b is not slowed.
+    before = len(clock.sleeps)
+    pacer.acquire({"b": [900, 900]})
+    assert len(clock.sleeps) == before
+    pacer.acquire({"a": [51, 51]})
+    assert clock.sleeps[-1] == pytest.approx(51 / 510)
 
 
-def test_rate_limit_spaces_out_calls():
+def test_per_key_gives_up_only_when_the_stream_takes_nothing():
+    # GIVEN one entry that fails every time while the others go through (a shard throttled for good)
+    stream = FakeStream(fail=lambda c, i, e: THROTTLED if e.seq == 0 else None)
     clock = Clock()
-    rate = AdaptiveRate(clock=clock, sleep=clock.sleep)
-    rate.rate = 100.0
-    for _ in range(5):
-        rate.acquire(50)
-    # The bucket starts empty after a throttle: 250 records at 100/s take 2.5 s.
-    assert sum(clock.sleeps) == pytest.approx(2.5)
+    s = sender(stream, clock, max_attempts=3)
+    out = s.send(entries(4))
+    # THEN with other entries taken, it is tried PATIENCE times as long, then given up
+    assert [f.attempts for f in out.failed] == [12]
+    # AND with ordering off, after max_attempts
+    s_none = Sender(
+        FakeStream(fail=lambda c, i, e: THROTTLED if e.seq == 0 else None),
+        SendPolicy(max_attempts=3),
+        routing=Routing(ordering=NONE),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert [f.attempts for f in s_none.send(entries(4)).failed] == [3]

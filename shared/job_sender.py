@@ -1,0 +1,45 @@
+"""The sender a job's records go out with: its ordering and aggregation, the stack's pacing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from shared.config import LoaderConfig
+from shared.jobs import Job
+from shared.limits import KinesisLimits
+from shared.options import META_AGGREGATE, META_ORDERING, parse_aggregate, parse_ordering
+from shared.routing import Routing
+from shared.sending import Sender, SendPolicy, ShardPacer, StreamPort
+
+
+def make_sender(
+    config: LoaderConfig,
+    stream: StreamPort,
+    job: Job,
+    limits: KinesisLimits,
+    max_attempts: int,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Sender:
+    """A sender with the job's ordering and aggregation (as stored, else the stack's defaults)."""
+    ordering_raw = job.extra.get("ordering")
+    aggregate_raw = job.extra.get("aggregate")
+    ordering = (
+        parse_ordering(ordering_raw, f"object metadata {META_ORDERING}={ordering_raw!r}")
+        if ordering_raw
+        else config.default_ordering
+    )
+    aggregate = (
+        parse_aggregate(aggregate_raw, f"object metadata {META_AGGREGATE}={aggregate_raw!r}")
+        if aggregate_raw
+        else config.default_aggregate
+    )
+    routing = Routing(ordering=ordering, aggregate=aggregate, max_lanes=config.max_in_flight)
+    pacer = ShardPacer(
+        config.shard_records_per_second, config.shard_bytes_per_second, clock=clock, sleep=sleep
+    )
+    policy = SendPolicy(max_attempts=max_attempts, max_in_flight=config.max_in_flight)
+    return Sender(
+        stream, policy, routing=routing, limits=limits, pacer=pacer, clock=clock, sleep=sleep
+    )

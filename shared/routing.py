@@ -1,0 +1,138 @@
+"""From a batch of entries to lanes of PutRecords requests, shard by shard.
+
+Every entry is routed to the shard its key hashes into (`shared/shards.py`). With aggregation on, each
+shard's records are gathered into aggregates (`shared/aggregation.py`). Then:
+
+- `ordering=per-key`: the shards are dealt into lanes; a lane's requests go out one after another (the
+  sender resends a request's failed entries before the lane's next request), lanes run side by side.
+  So no shard ever has two requests in flight. Within a lane, requests come in *layers*: an entry goes
+  into the layer after the last one holding any of its keys, so a key appears at most once per request
+  and its records go out in file order, while records of other keys fill the early requests.
+- `ordering=none`: one request per lane, packed in file order, as many at once as the sender allows.
+
+Requests are held to the stream's request cap, 500 entries, and one second of a shard's byte capacity
+per shard (a request that carried more to one shard would only be throttled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.aggregation import aggregate
+from shared.limits import KinesisLimits
+from shared.models import Entry
+from shared.shards import ShardMap
+
+PER_KEY = "per-key"
+NONE = "none"
+ORDERINGS = (PER_KEY, NONE)
+SHARD_BYTES_PER_SECOND = 1024 * 1024
+SHARD_RECORDS_PER_SECOND = 1000
+
+Request = list[Entry]
+Lane = list[Request]
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    ordering: str = PER_KEY
+    aggregate: bool = False
+    max_lanes: int = 4
+    shard_bytes_per_request: int = SHARD_BYTES_PER_SECOND
+
+    def __post_init__(self) -> None:
+        if self.ordering not in ORDERINGS:
+            raise ValueError(
+                f"ordering must be one of {', '.join(ORDERINGS)}, not {self.ordering!r}"
+            )
+        if self.max_lanes < 1:
+            raise ValueError("max_lanes must be at least 1")
+
+    def lanes_for(self, shards: int) -> int:
+        """How many requests may be in flight at once."""
+        return min(self.max_lanes, shards) if self.ordering == PER_KEY else self.max_lanes
+
+
+def route(entries: Sequence[Entry], shard_map: ShardMap) -> None:
+    """Set each entry's predicted shard."""
+    index_for = shard_map.index_for
+    for entry in entries:
+        entry.shard = index_for(entry.partition_key, entry.explicit_hash_key)
+
+
+def plan_batch(
+    entries: Sequence[Entry], shard_map: ShardMap, limits: KinesisLimits, routing: Routing
+) -> list[Lane]:
+    """The lanes of requests that send `entries` (in file order) under `routing`."""
+    if not entries:
+        return []
+    route(entries, shard_map)
+    units: list[Entry] = list(entries)
+    if routing.aggregate:
+        by_shard: dict[int, list[Entry]] = {}
+        for entry in entries:
+            by_shard.setdefault(entry.shard, []).append(entry)
+        limit = limits.effective_record_bytes
+        units = [a for group in by_shard.values() for a in aggregate(group, limit)]
+        units.sort(key=lambda u: u.seq)
+    packer = _RequestPacker(limits, routing.shard_bytes_per_request)
+    if routing.ordering == NONE:
+        return [[request] for request in packer.pack(units)]
+    total_bytes = sum(u.size for u in units)
+    needed = max(-(-len(units) // limits.max_entries), -(-total_bytes // limits.max_request_bytes))
+    lanes = max(1, min(routing.lanes_for(len(shard_map)), needed))
+    by_lane: list[list[Entry]] = [[] for _ in range(lanes)]
+    for unit in units:
+        by_lane[unit.shard % lanes].append(unit)
+    return [_layered(group, packer) for group in by_lane if group]
+
+
+def _keys(unit: Entry) -> list[str] | tuple[str]:
+    if unit.members is None:
+        return (unit.partition_key,)
+    return list({m.partition_key: None for m in unit.members})
+
+
+def _layered(units: list[Entry], packer: _RequestPacker) -> Lane:
+    """Requests in which no key appears twice, keys' records in file order across them."""
+    last_layer: dict[str, int] = {}
+    layers: list[list[Entry]] = []
+    for unit in units:
+        keys = _keys(unit)
+        layer = 1 + max((last_layer.get(k, -1) for k in keys), default=-1)
+        for k in keys:
+            last_layer[k] = layer
+        if layer == len(layers):
+            layers.append([])
+        layers[layer].append(unit)
+    return [request for layer in layers for request in packer.pack(layer)]
+
+
+class _RequestPacker:
+    def __init__(self, limits: KinesisLimits, shard_bytes: int) -> None:
+        self._max_bytes = limits.max_request_bytes
+        self._max_entries = limits.max_entries
+        self._shard_bytes = shard_bytes
+
+    def pack(self, units: list[Entry]) -> list[Request]:
+        """Greedy, in order: a request closes when the next entry would not fit."""
+        requests: list[Request] = []
+        current: Request = []
+        size = 0
+        per_shard: dict[int, int] = {}
+        for unit in units:
+            on_shard = per_shard.get(unit.shard, 0)
+            if current and (
+                len(current) == self._max_entries
+                or size + unit.size > self._max_bytes
+                or (on_shard and on_shard + unit.size > self._shard_bytes)
+            ):
+                requests.append(current)
+                current, size, per_shard, on_shard = [], 0, {}, 0
+            current.append(unit)
+            size += unit.size
+            per_shard[unit.shard] = on_shard + unit.size
+        if current:
+            requests.append(current)
+        return requests
