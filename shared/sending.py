@@ -203,9 +203,10 @@ class ShardPacer:
 
 
 MAP_REFRESH_INTERVAL_S = 1.0  # ListShards at most this often per sender, however stale the map
-PATIENCE = (
-    4  # with a stream that takes records, entries are resent up to this many times max_attempts
-)
+# With per-key order, an entry is tried up to PATIENCE times max_attempts while the stream takes
+# records; STALLED_ATTEMPTS attempts in a row, in any lane, that took nothing mean the stream is down.
+PATIENCE = 4
+STALLED_ATTEMPTS = 10
 
 
 class Sender:
@@ -232,7 +233,7 @@ class Sender:
         self._map: ShardMap | None = None
         self._stale = False
         self._refreshed_at = float("-inf")
-        self._last_success = float("-inf")
+        self._streak = 0  # consecutive attempts, in any lane, that the stream took nothing from
         self.map_refreshes = 0
 
     # -- the shard map ---------------------------------------------------------------
@@ -264,11 +265,12 @@ class Sender:
     def send(self, request: Sequence[Entry], deadline: float | None = None) -> RequestOutcome:
         """Put one request; resend only failed entries until sent, out of patience or past the deadline.
 
-        An entry is given up after `max_attempts` when the stream took nothing at all since the request
-        began (an outage: its records go to the ledger, for the retry path). With ordering on, while the
-        stream takes other records it is tried up to `PATIENCE` times as often: a record given up goes
-        out later, behind newer records of its key, so it is given up only to a shard throttled for good.
-        With `ordering=none`, after `max_attempts`.
+        With `ordering=none`, an entry is given up after `max_attempts` (its record goes to the ledger,
+        for the retry path). With per-key order, a record given up would go out later, behind newer
+        records of its key, so after `max_attempts` it is given up only when the stream is down (the
+        last `STALLED_ATTEMPTS` attempts in any lane took nothing: an outage), and otherwise after
+        `PATIENCE` times as many attempts (a shard throttled for good); a lone entry unlucky a few
+        times in a row keeps going.
         """
         p = self.policy
         stop = self._clock() + p.max_elapsed_s
@@ -291,11 +293,9 @@ class Sender:
         self, request: Sequence[Entry], outcome: RequestOutcome, ids: list[str], stop: float
     ) -> None:
         pending = list(request)
-        started: list[float] = []
         attempt = 0
         while pending:
             attempt += 1
-            started.append(self._clock())
             results = self._call(pending, ids, outcome)
             retry: list[tuple[Entry, EntryResult]] = []
             took: set[int] = set()
@@ -313,8 +313,7 @@ class Sender:
                 else:
                     _fail(outcome, entry, result, attempt)
             outcome.throttled += sum(1 for _, r in retry if r.error_code == THROTTLED)
-            if took:
-                self._last_success = self._clock()
+            self._streak = 0 if took else self._streak + 1
             for shard in throttled:
                 self.pacer.on_throttle(ids[shard])
             for shard in took - throttled:
@@ -322,20 +321,20 @@ class Sender:
             if not retry:
                 break
             delay = self.backoff(attempt)
-            if self._clock() + delay > stop or self._out_of_patience(attempt, started):
+            if self._clock() + delay > stop or self._out_of_patience(attempt):
                 for entry, result in retry:
                     _fail(outcome, entry, result, attempt)
                 break
             self._sleep(delay)
             pending = [e for e, _ in retry]
 
-    def _out_of_patience(self, attempt: int, started: list[float]) -> bool:
+    def _out_of_patience(self, attempt: int) -> bool:
         p = self.policy
         if attempt < p.max_attempts:
             return False
         if self.routing.ordering == NONE or attempt >= p.max_attempts * PATIENCE:
             return True
-        return self._last_success < started[0]  # the stream took nothing since the request began
+        return self._streak >= STALLED_ATTEMPTS  # the stream takes nothing from anyone: an outage
 
     def _call(
         self, pending: list[Entry], ids: list[str], outcome: RequestOutcome

@@ -9,7 +9,16 @@ import pytest
 from shared.errors import StreamFatalError, StreamRetriableError
 from shared.models import Entry
 from shared.routing import NONE, Routing
-from shared.sending import INTERNAL, THROTTLED, EntryResult, Sender, SendPolicy, ShardPacer
+from shared.sending import (
+    INTERNAL,
+    PATIENCE,
+    STALLED_ATTEMPTS,
+    THROTTLED,
+    EntryResult,
+    Sender,
+    SendPolicy,
+    ShardPacer,
+)
 from shared.shards import ShardMap
 
 
@@ -93,6 +102,7 @@ def test_backoff_is_capped_exponential_with_full_jitter():
     stream = FakeStream(fail=lambda call, i, e: INTERNAL)
     clock = Clock()
     s = sender(stream, clock, max_attempts=7, base_delay_s=0.1, max_delay_s=1.0)
+    s.routing = Routing(ordering=NONE)  # given up after max_attempts
     out = s.send(entries(1))
     assert clock.sleeps == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
     [failed] = out.failed
@@ -213,8 +223,16 @@ def test_per_key_gives_up_only_when_the_stream_takes_nothing():
     clock = Clock()
     s = sender(stream, clock, max_attempts=3)
     out = s.send(entries(4))
-    # THEN with other entries taken, it is tried PATIENCE times as long, then given up
-    assert [f.attempts for f in out.failed] == [12]
+    # THEN it is given up only once STALLED_ATTEMPTS attempts in a row took nothing
+    assert [f.attempts for f in out.failed] == [STALLED_ATTEMPTS + 1]
+    # AND with a patience shorter than that, after PATIENCE times max_attempts
+    s2 = sender(
+        FakeStream(fail=lambda c, i, e: THROTTLED if e.seq == 0 else None), clock, max_attempts=2
+    )
+    assert [f.attempts for f in s2.send(entries(4)).failed] == [2 * PATIENCE]
+    # AND in an outage (nothing taken), after max_attempts once the streak is long enough
+    s3 = sender(FakeStream(fail=lambda c, i, e: THROTTLED), clock, max_attempts=12)
+    assert [f.attempts for f in s3.send(entries(4)).failed] == [12] * 4
     # AND with ordering off, after max_attempts
     s_none = Sender(
         FakeStream(fail=lambda c, i, e: THROTTLED if e.seq == 0 else None),
