@@ -125,12 +125,12 @@ def test_per_key_order_holds_across_continuations(stack, monkeypatch):
     KinesisFaults(seed=4, throttle=0.2, internal=0.1).install(clients.client("kinesis"))
     data = keyed(N)
     note = stack.upload("keyed.jsonl", data, {"partition-key-field": "k"})
-    invoke(stack, note, context=FakeContext(remaining_s=Countdown(36, 1.0)))
+    invoke(stack, note, context=FakeContext(remaining_s=Countdown(34, 1.0)))
     hops = 0
     while messages := stack.messages(stack.ingest_queue_url):
         for body in messages:
             hops += 1
-            invoke(stack, body, context=FakeContext(remaining_s=Countdown(36, 1.0)))
+            invoke(stack, body, context=FakeContext(remaining_s=Countdown(34, 1.0)))
     assert hops >= 2
     assert stack.job(job_id_of(note))["status"] == "completed"
     by_shard, _ = user_records(stack)
