@@ -108,8 +108,10 @@ def _side_by_side(path: Path, make_client: MakeClient) -> dict[str, Any]:
     ]
     _warm_up(s3, ddb, kinesis)
     ddb_counter, kinesis_counter = _Counter(ddb), _Counter(kinesis)
+    # moto has no shard limits (nor does the baseline pace): ours is not paced to Kinesis's here
     config = LoaderConfig(bucket=BUCKET, stream="ours-stream", jobs_table="ours-jobs",
-                          records_table="ours-records", retry_queue_url=queue, ingest_queue_url=queue)  # fmt: skip
+                          records_table="ours-records", retry_queue_url=queue, ingest_queue_url=queue,
+                          shard_records_per_second=1e12, shard_bytes_per_second=1e15)  # fmt: skip
     ports = IngestPorts(JobsTable(ddb, "ours-jobs"), RecordsTable(ddb, "ours-records"), Objects(s3),
                         KinesisStream(kinesis, "ours-stream"), Queue(sqs, queue), Queue(sqs, queue),
                         JobEvents(make_client("events"), "default"))  # fmt: skip

@@ -1,5 +1,5 @@
-"""CPU-seconds per million records for read + parse + key + pack + send (to an accept-all sink), and
-the Lambda cost that implies."""
+"""CPU-seconds per million records for read + parse + key + route + pack + send (to an accept-all
+sink, 4 shards), with and without KPL aggregation, and the Lambda cost that implies."""
 
 from __future__ import annotations
 
@@ -9,26 +9,34 @@ from typing import Any
 
 from bench import datagen
 from bench.ingest_child import NullStream
+from shared.ingest.units import Batcher
 from shared.limits import KinesisLimits
 from shared.models import Entry
-from shared.packing import pack, to_entries
+from shared.packing import to_entries
 from shared.partition_keys import field_key
 from shared.readers import ReadOptions, open_records
 from shared.readers.source import file_chunks
-from shared.sending import Sender, SendPolicy
+from shared.routing import PER_KEY, Routing
+from shared.sending import Sender, SendPolicy, ShardPacer
 
 # AWS Lambda, arm64, us-east-1 list price (2026): USD per GB-second, and per request.
 ARM_GB_SECOND_USD = 0.0000133334
 REQUEST_USD = 0.20 / 1_000_000
 MEMORY_GB = 0.5
 RECORDS_PER_INVOCATION = 1_000_000  # a 200 MB object is one invocation at this rate
+SHARDS = 4
 
 
-def run(workdir: Path, records: int = 500_000) -> dict[str, Any]:
-    path = datagen.write_jsonl(workdir / "cpu.jsonl", records * 200, size=200)
+def _cpu_per_million(path: Path, aggregate: bool) -> tuple[float, int]:
     limits = KinesisLimits()
-    sink = NullStream()
-    sender = Sender(sink, SendPolicy(max_in_flight=1))
+    sink = NullStream(SHARDS)
+    # One lane, as before with one request in flight: the sink answers at once, so lanes in threads
+    # would measure the GIL handing over between them, not the work per record. No pacing either:
+    # the sink has no shard limits, and pacing would only measure the clock.
+    routing = Routing(PER_KEY, aggregate, max_lanes=1)
+    policy = SendPolicy(max_in_flight=1)
+    sender = Sender(sink, policy, routing=routing, limits=limits, pacer=ShardPacer(1e12, 1e15))
+    batcher = Batcher.for_sender(limits, routing, SHARDS)
     start = time.process_time()
     with path.open("rb") as f:
         stream = open_records(
@@ -37,17 +45,33 @@ def run(workdir: Path, records: int = 500_000) -> dict[str, Any]:
         entries = (
             e for e in to_entries(stream, field_key("user.id"), limits) if isinstance(e, Entry)
         )
-        for _ in sender.send_all(pack(entries, limits)):
+
+        def batches():  # type: ignore[no-untyped-def]
+            for entry in entries:
+                full = batcher.add(entry)
+                if full:
+                    yield full
+            last = batcher.flush()
+            if last:
+                yield last
+
+        for _ in sender.send_all(batches()):
             pass
     cpu = time.process_time() - start
+    return cpu * 1_000_000 / sink.records, sink.kinesis_records
+
+
+def run(workdir: Path, records: int = 500_000) -> dict[str, Any]:
+    path = datagen.write_jsonl(workdir / "cpu.jsonl", records * 200, size=200)
+    plain, plain_records = _cpu_per_million(path, aggregate=False)
+    aggregated, agg_records = _cpu_per_million(path, aggregate=True)
     path.unlink()
-    per_million = cpu * 1_000_000 / sink.records
-    cost = (
-        per_million * MEMORY_GB * ARM_GB_SECOND_USD
-        + REQUEST_USD * 1_000_000 / RECORDS_PER_INVOCATION
-    )
+    cost = plain * MEMORY_GB * ARM_GB_SECOND_USD + REQUEST_USD * 1_000_000 / RECORDS_PER_INVOCATION
     return {
-        "records": sink.records,
-        "cpu_seconds_per_million": round(per_million, 2),
+        "records": plain_records,
+        "cpu_seconds_per_million": round(plain, 2),
+        "cpu_seconds_per_million_aggregated": round(aggregated, 2),
+        "aggregated_over_plain_cpu": round(aggregated / plain, 2),
+        "kinesis_records_aggregated": agg_records,
         "lambda_cost_per_million_usd_512mb_arm64": round(cost, 6),
     }

@@ -23,20 +23,30 @@ from shared.ingest.service import IngestPorts, IngestService
 from shared.limits import KinesisLimits
 from shared.models import Entry
 from shared.sending import EntryResult
+from shared.shards import ShardMap
 
 WRITE_CALLS = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1}
 
 
 class NullStream:
-    def __init__(self) -> None:
+    """Accepts every entry, on the shard it was routed to; counts user records and Kinesis records."""
+
+    def __init__(self, shards: int = 1) -> None:
         self.records = 0
+        self.kinesis_records = 0
+        self._map = ShardMap.even(shards)
 
     def put_records(self, entries: Sequence[Entry]) -> list[EntryResult]:
-        self.records += len(entries)
-        return [EntryResult("shardId-000000000000", str(e.seq)) for e in entries]
+        self.kinesis_records += len(entries)
+        self.records += sum(len(e.members) if e.members else 1 for e in entries)
+        ids = self._map.shards
+        return [EntryResult(ids[max(e.shard, 0)].shard_id, str(e.seq)) for e in entries]
 
     def limits(self, request_kib: int | None = None) -> KinesisLimits:
         return KinesisLimits.from_kib(None, request_kib)
+
+    def shard_map(self, refresh: bool = False) -> ShardMap:
+        return self._map
 
 
 class Context:

@@ -12,6 +12,7 @@ from loader.plan import FilePlan
 from loader.plan_output import HumanPlanOutput, JsonPlanOutput
 from shared.errors import ConfigError, InputFileError
 from shared.limits import KinesisLimits
+from shared.routing import NONE, ORDERINGS, PER_KEY, Routing
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,6 +46,25 @@ def main() -> None:
     metavar="N",
     help="Cap per PutRecords request (default 5120).",
 )
+@click.option(
+    "--ordering",
+    type=click.Choice(ORDERINGS),
+    default=None,
+    help="Plan as the sender sends with this ordering (per-key, the service's default: a key once "
+    "per request per shard; none). Without it or --shards: the fewest requests the limits allow.",
+)
+@click.option(
+    "--aggregate/--no-aggregate",
+    default=False,
+    help="Pack records into KPL aggregated records (each shard's own), as aggregate=true would.",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 10000),
+    default=None,
+    metavar="N",
+    help="Plan as the sender sends to a stream of N evenly split shards (default ordering per-key).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 def plan(
     file: Path,
@@ -52,13 +72,27 @@ def plan(
     partition_key_field: str | None,
     max_record_kib: int | None,
     max_request_kib: int | None,
+    ordering: str | None,
+    aggregate: bool,
+    shards: int | None,
     as_json: bool,
 ) -> None:
-    """Dry run: how FILE would be read, keyed and packed into PutRecords requests. No AWS."""
+    """Dry run: how FILE would be read, keyed and packed into PutRecords requests. No AWS.
+
+    By default, the packing alone: the fewest requests the limits allow. With --ordering or
+    --shards, the requests the sender makes on such a stream (per shard, a key once per request with
+    per-key order, at most a second of a shard's bytes per request). --aggregate packs KPL aggregates.
+    """
     output = JsonPlanOutput(file) if as_json else HumanPlanOutput(file)
     limits = KinesisLimits.from_kib(max_record_kib, max_request_kib)
+    if ordering is None and shards is None:
+        routing = Routing(NONE, aggregate, shard_bytes_per_request=limits.max_request_bytes)
+    else:
+        routing = Routing(ordering or PER_KEY, aggregate)
     try:
-        planner = FilePlan(file, limits, fmt, partition_key_field)
+        planner = FilePlan(
+            file, limits, fmt, partition_key_field, routing=routing, shards=shards or 1
+        )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     except InputFileError as exc:

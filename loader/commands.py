@@ -19,7 +19,10 @@ from rich.table import Table
 from loader.client import Api, ClientError, Target, local_target, stack_target
 from loader.state import default_state_file
 from shared.adapters.kinesis import stream_target
+from shared.aggregation import deaggregate
 from shared.jobs import FINISHED, JOB_ID_PATTERN, job_id_for
+from shared.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.routing import ORDERINGS
 
 console = Console(stderr=True)
 out = Console()
@@ -114,6 +117,16 @@ def _summary(job: dict[str, Any], elapsed: float | None = None) -> None:
 @click.option("--key", help="Object key under the incoming prefix (default: the file's name).")
 @click.option("--format", "fmt", help="Format, stored as the object's metadata.")
 @click.option("--partition-key-field", help="Partition-key field, stored as the object's metadata.")
+@click.option(
+    "--ordering",
+    type=click.Choice(ORDERINGS),
+    help="per-key (order per partition key) or none; stored as metadata (default: the stack's).",
+)
+@click.option(
+    "--aggregate/--no-aggregate",
+    default=None,
+    help="KPL-aggregate the records (consumers must de-aggregate); stored as metadata.",
+)
 @click.option("--follow", is_flag=True, help="Follow the job to its end (through its retries).")
 @click.option(
     "--timeout",
@@ -125,12 +138,17 @@ def _summary(job: dict[str, Any], elapsed: float | None = None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @target_options
 def send(target: Target, file: Path, key: str | None, fmt: str | None, partition_key_field: str | None,
-         follow: bool, timeout: float, as_json: bool) -> None:  # fmt: skip
+         ordering: str | None, aggregate: bool | None, follow: bool, timeout: float,
+         as_json: bool) -> None:  # fmt: skip
     """Upload FILE under the incoming prefix; with --follow, watch its job to the end."""
     object_key = target.incoming_prefix + (key or file.name)
-    metadata = {
-        k: v for k, v in (("format", fmt), ("partition-key-field", partition_key_field)) if v
-    }
+    options = (
+        (META_FORMAT, fmt),
+        (META_KEY_FIELD, partition_key_field),
+        (META_ORDERING, ordering),
+        (META_AGGREGATE, None if aggregate is None else str(aggregate).lower()),
+    )
+    metadata = {k: v for k, v in options if v}
     s3 = target.client("s3")
     s3.upload_file(
         str(file), target.bucket, object_key, ExtraArgs={"Metadata": metadata} if metadata else None
@@ -352,10 +370,16 @@ def retry(target: Target, job_id: str, include_dead: bool, as_json: bool) -> Non
 @click.option("--limit", type=int, default=None, help="Stop after this many records.")
 @click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
+@click.option(
+    "--raw", is_flag=True, help="Show KPL aggregated records as they are, not their user records."
+)
 @target_options
 def tail(target: Target, from_start: bool, job_ref: str | None, limit: int | None,
-         timeout: float | None, as_json: bool) -> None:  # fmt: skip
-    """Records arriving in the stream, from every shard at once."""
+         timeout: float | None, as_json: bool, raw: bool) -> None:  # fmt: skip
+    """Records arriving in the stream, from every shard at once.
+
+    KPL aggregated records (aggregate=true) are de-aggregated into their user records, each with its
+    own partition key, and the end says how many were (--raw shows them as they are)."""
     prefix = None
     if job_ref is not None:
         api = Api(target)
@@ -394,6 +418,7 @@ def tail(target: Target, from_start: bool, job_ref: str | None, limit: int | Non
     for reader in readers:
         reader.start()
     seen, running = 0, len(readers)
+    unpacked = {"aggregates": 0, "records": 0}
     deadline = (time.monotonic() + timeout) if timeout else None
     try:
         while running and (deadline is None or time.monotonic() < deadline):
@@ -405,18 +430,37 @@ def tail(target: Target, from_start: bool, job_ref: str | None, limit: int | Non
                 running -= 1
                 continue
             shard, r = item
-            data = r["Data"].decode("utf-8", "replace")
-            if as_json:
-                row = {"shard_id": shard, "sequence_number": r["SequenceNumber"],
-                       "partition_key": r["PartitionKey"], "data": data}  # fmt: skip
-                click.echo(json.dumps(row))
+            users = None if raw else deaggregate(r["Data"])
+            rows: list[tuple[str, bytes, int | None]]
+            if users is None:
+                rows = [(r["PartitionKey"], r["Data"], None)]
             else:
-                click.echo(f"{shard} {r['PartitionKey']} {data}")
-            seen += 1
-            if limit is not None and seen >= limit:
-                return
+                unpacked["aggregates"] += 1
+                unpacked["records"] += len(users)
+                rows = [(u.partition_key, u.data, i) for i, u in enumerate(users)]
+            for key, payload, sub in rows:
+                if prefix is not None and not key.startswith(prefix):
+                    continue
+                data = payload.decode("utf-8", "replace")
+                if as_json:
+                    row = {"shard_id": shard, "sequence_number": r["SequenceNumber"],
+                           "partition_key": key, "data": data}  # fmt: skip
+                    if sub is not None:
+                        row |= {"aggregated": True, "sub_sequence_number": sub}
+                    click.echo(json.dumps(row))
+                else:
+                    click.echo(f"{shard} {key} {data}")
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
     finally:
         stop.set()
+        if unpacked["aggregates"]:
+            console.print(
+                f"de-aggregated {unpacked['records']:,} user records from "
+                f"{unpacked['aggregates']:,} KPL aggregated records",
+                highlight=False,
+            )
 
 
 @click.command()

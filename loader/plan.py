@@ -7,14 +7,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.errors import ConfigError
+from shared.ingest.units import Batcher
 from shared.jobs import job_id_for
 from shared.limits import KinesisLimits
 from shared.models import Entry, Rejection
-from shared.packing import pack, to_entries
+from shared.packing import to_entries
 from shared.partition_keys import KeyFunction, field_key, record_id_key
 from shared.readers import ReadOptions, RecordStream, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter, file_chunks
+from shared.routing import Routing, plan_batch
+from shared.shards import ShardMap
+
+ON_DEMAND_UNIT = 1024  # on-demand ingest is billed per KiB, rounded up per record
+PAYLOAD_UNIT = 25 * 1024  # provisioned streams: PUT payload units of 25 KB
 
 
 @dataclass(slots=True)
@@ -30,6 +36,14 @@ class PlanSummary:
     compression: str | None = None
     bytes_read: int = 0
     limits: KinesisLimits = field(default_factory=KinesisLimits)
+    routing: Routing = field(default_factory=Routing)
+    shards: int = 1
+    kinesis_records: int = 0  # records as the stream counts them: an aggregate is one
+    kinesis_bytes: int = 0
+    aggregates: int = 0  # Kinesis records holding more than one user record
+    aggregated_records: int = 0  # user records inside them
+    billable_kib: int = 0  # on-demand: KiB rounded up per Kinesis record
+    payload_units: int = 0  # provisioned: 25 KB units per Kinesis record
 
 
 class FilePlan:
@@ -42,12 +56,16 @@ class FilePlan:
         fmt: str | None = None,
         key_field: str | None = None,
         job_id: str | None = None,
+        routing: Routing | None = None,
+        shards: int = 1,
     ) -> None:
         stat = path.stat()
         self.job_id = job_id or job_id_for(
             "file", str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}"
         )
         self.limits = limits
+        self.routing = routing or Routing()
+        self.shard_map = ShardMap.even(shards)
         self._file = path.open("rb")
         self._counter = ByteCounter()
         options = ReadOptions(
@@ -65,18 +83,39 @@ class FilePlan:
     def run(self, on_reject: Callable[[Rejection], None]) -> PlanSummary:
         limits = self.limits
         summary = PlanSummary(
-            format=self.stream.format, compression=self.stream.compression, limits=limits
-        )
+            format=self.stream.format, compression=self.stream.compression, limits=limits,
+            routing=self.routing, shards=len(self.shard_map),
+        )  # fmt: skip
+        batcher = Batcher.for_sender(limits, self.routing, len(self.shard_map))
         try:
-            for request in pack(self._entries(summary, on_reject), limits):
-                summary.requests += 1
-                size = sum(e.size for e in request)
-                summary.largest_request_bytes = max(summary.largest_request_bytes, size)
-                summary.largest_request_entries = max(summary.largest_request_entries, len(request))
+            for entry in self._entries(summary, on_reject):
+                full = batcher.add(entry)
+                if full:
+                    self._count(full, summary)
+            last = batcher.flush()
+            if last:
+                self._count(last, summary)
         finally:
             summary.bytes_read = self._counter.count
             self._file.close()
         return summary
+
+    def _count(self, batch: list[Entry], summary: PlanSummary) -> None:
+        """Requests as the sender would make them (its routing, lanes and aggregates) for the map."""
+        for lane in plan_batch(batch, self.shard_map, self.limits, self.routing):
+            for request in lane:
+                summary.requests += 1
+                size = sum(e.size for e in request)
+                summary.largest_request_bytes = max(summary.largest_request_bytes, size)
+                summary.largest_request_entries = max(summary.largest_request_entries, len(request))
+                for unit in request:
+                    summary.kinesis_records += 1
+                    summary.kinesis_bytes += unit.size
+                    summary.billable_kib += -(-unit.size // ON_DEMAND_UNIT)
+                    summary.payload_units += -(-unit.size // PAYLOAD_UNIT)
+                    if unit.members:
+                        summary.aggregates += 1
+                        summary.aggregated_records += len(unit.members)
 
     def _entries(
         self, summary: PlanSummary, on_reject: Callable[[Rejection], None]

@@ -76,6 +76,15 @@ class JsonPlanOutput:
             "bytes_read": s.bytes_read,
             "largest_request_bytes": s.largest_request_bytes,
             "largest_request_entries": s.largest_request_entries,
+            "ordering": s.routing.ordering,
+            "aggregate": s.routing.aggregate,
+            "shards": s.shards,
+            "kinesis_records": s.kinesis_records,
+            "kinesis_bytes": s.kinesis_bytes,
+            "aggregates": s.aggregates,
+            "aggregated_records": s.aggregated_records,
+            "billable_kib_on_demand": s.billable_kib,
+            "put_payload_units": s.payload_units,
         }
         self._write("]," + orjson.dumps(totals).decode()[1:] + "\n")
 
@@ -119,6 +128,19 @@ class HumanPlanOutput:
             click.echo(
                 f"  largest request: {s.largest_request_entries} entries, {s.largest_request_bytes:,} bytes"
             )
+        how = (
+            f"ordering={s.routing.ordering}, aggregate={'true' if s.routing.aggregate else 'false'}"
+        )
+        click.echo(f"  packing: {how}, on {s.shards} shard{'s' if s.shards != 1 else ''}")
+        if s.routing.aggregate and s.kinesis_records:
+            click.echo(
+                f"  aggregated: {s.aggregated_records:,} records in {s.aggregates:,} aggregates; "
+                f"{s.kinesis_records:,} Kinesis records in all "
+                f"({s.accepted / s.kinesis_records:,.1f} records each)"
+            )
+        click.echo(
+            f"  cost units: {s.billable_kib:,} KiB billed on demand, {s.payload_units:,} PUT payload units"
+        )
         self._print_rejections()
         if s.rejected > len(self._shown):
             click.echo(f"  ... and {s.rejected - len(self._shown):,} more (use --json for all)")

@@ -16,6 +16,8 @@ per shard (a request that carried more to one shard would only be throttled).
 
 from __future__ import annotations
 
+import hashlib
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,11 +56,31 @@ class Routing:
         return min(self.max_lanes, shards) if self.ordering == PER_KEY else self.max_lanes
 
 
+def batch_bounds(limits: KinesisLimits, routing: Routing, shards: int) -> tuple[int, int]:
+    """How many entries and bytes a batch holds: a few requests per lane (lanes wait for each other
+    at the end of a batch, so per-key batches are longer), little enough to hold two in memory."""
+    lanes = routing.lanes_for(shards)
+    per_lane = 200 if routing.aggregate else 4 if routing.ordering == PER_KEY else 2
+    return limits.max_entries * lanes * per_lane, limits.max_request_bytes * lanes
+
+
 def route(entries: Sequence[Entry], shard_map: ShardMap) -> None:
-    """Set each entry's predicted shard."""
-    index_for = shard_map.index_for
+    """Set each entry's predicted shard (inlined: this runs once per record)."""
+    if len(shard_map) == 1:
+        for entry in entries:
+            entry.shard = 0
+        return
+    starts = shard_map.starts
+    md5, from_bytes = hashlib.md5, int.from_bytes
     for entry in entries:
-        entry.shard = index_for(entry.partition_key, entry.explicit_hash_key)
+        ehk = entry.explicit_hash_key
+        key = (
+            int(ehk)
+            if ehk is not None
+            else from_bytes(md5(entry.partition_key.encode("utf-8")).digest(), "big")
+        )
+        index = bisect_right(starts, key) - 1
+        entry.shard = index if index > 0 else 0
 
 
 def plan_batch(
@@ -88,21 +110,24 @@ def plan_batch(
     return [_layered(group, packer) for group in by_lane if group]
 
 
-def _keys(unit: Entry) -> list[str] | tuple[str]:
-    if unit.members is None:
-        return (unit.partition_key,)
-    return list({m.partition_key: None for m in unit.members})
-
-
 def _layered(units: list[Entry], packer: _RequestPacker) -> Lane:
     """Requests in which no key appears twice, keys' records in file order across them."""
+    if all(u.members is None for u in units) and len({u.partition_key for u in units}) == len(
+        units
+    ):
+        return packer.pack(units)  # every key once (the default per-record keys): one layer
     last_layer: dict[str, int] = {}
     layers: list[list[Entry]] = []
     for unit in units:
-        keys = _keys(unit)
-        layer = 1 + max((last_layer.get(k, -1) for k in keys), default=-1)
-        for k in keys:
-            last_layer[k] = layer
+        if unit.members is None:
+            key = unit.partition_key
+            layer = last_layer.get(key, -1) + 1
+            last_layer[key] = layer
+        else:
+            keys = {m.partition_key for m in unit.members}
+            layer = 1 + max(last_layer.get(k, -1) for k in keys)
+            for k in keys:
+                last_layer[k] = layer
         if layer == len(layers):
             layers.append([])
         layers[layer].append(unit)

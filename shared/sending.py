@@ -110,6 +110,9 @@ class RequestOutcome:
         self.kinesis_bytes += other.kinesis_bytes
 
 
+PACING_MARGIN_S = 0.002
+
+
 class _Bucket:
     __slots__ = ("bytes", "fraction", "last_cut", "records", "stamp")
 
@@ -157,7 +160,7 @@ class ShardPacer:
             return bucket
         rate_r = self.records_per_s * bucket.fraction
         rate_b = self.bytes_per_s * bucket.fraction
-        elapsed = now - bucket.stamp
+        elapsed = max(0.0, now - bucket.stamp)
         bucket.records = min(rate_r, bucket.records + elapsed * rate_r)
         bucket.bytes = min(rate_b, bucket.bytes + elapsed * rate_b)
         bucket.stamp = now
@@ -180,6 +183,8 @@ class ShardPacer:
                     wait = max(wait, -bucket.records / (self.records_per_s * bucket.fraction))
                 if bucket.bytes < 0:
                     wait = max(wait, -bucket.bytes / (self.bytes_per_s * bucket.fraction))
+            if wait > 0:
+                wait += PACING_MARGIN_S  # not to the microsecond: the stream's clock is not ours
             self.waited_s += wait
         if wait > 0:
             self._sleep(wait)
@@ -249,12 +254,6 @@ class Sender:
             self._map = self._port.shard_map(refresh=True)
             self._stale, self._refreshed_at = False, now
             self.map_refreshes += 1
-
-    def batch_bounds(self) -> tuple[int, int]:
-        """How many entries and bytes one batch should hold: enough to fill every lane once."""
-        lanes = self.routing.lanes_for(len(self.shard_map))
-        entries = self.limits.max_entries * lanes * (200 if self.routing.aggregate else 2)
-        return entries, self.limits.max_request_bytes * lanes
 
     # -- one request -----------------------------------------------------------------
     def backoff(self, attempt: int) -> float:

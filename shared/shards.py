@@ -40,7 +40,7 @@ class ShardMap:
         self.shards: tuple[ShardRange, ...] = tuple(sorted(shards, key=lambda s: s.start))
         if not self.shards:
             raise ValueError("a stream has at least one open shard")
-        self._starts = [s.start for s in self.shards]
+        self.starts = [s.start for s in self.shards]
 
     def __len__(self) -> int:
         return len(self.shards)
@@ -54,7 +54,7 @@ class ShardMap:
     def index_of(self, key: int) -> int:
         """The shard holding hash key `key` (a gap, which an open-shard listing should not have, goes to
         the shard below it)."""
-        return max(0, bisect_right(self._starts, key) - 1)
+        return max(0, bisect_right(self.starts, key) - 1)
 
     def index_for(self, partition_key: str, explicit_hash_key: str | None = None) -> int:
         key = int(explicit_hash_key) if explicit_hash_key is not None else hash_key(partition_key)

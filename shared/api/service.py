@@ -34,6 +34,8 @@ def job_view(job: Job) -> dict[str, Any]:
         "format": job.format or job.cursor.state.get("format") or job.extra.get("format_option"),
         "compression": job.cursor.state.get("compression"),
         "partition_key_field": job.partition_key_field,
+        "ordering": job.extra.get("ordering"),
+        "aggregate": job.extra.get("aggregate"),
         "counts": job.counts.as_dict(),
         "bytes_read": job.bytes_read,
         "progress": round(job.progress, 4),

@@ -213,7 +213,7 @@ class IngestService:
                 )
             limits = p.stream.limits(c.max_request_kib)
             sender = self.sender(job, limits)
-            batcher = Batcher(*sender.batch_bounds())
+            batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
             entries, state, start = self._open_input(job, limits, counter)
         except LeaseLostError:
             raise

@@ -122,3 +122,31 @@ def test_failures_show_each_bad_line_and_tail_follows_one_job(local, tmp_path):
     rows = [json.loads(line) for line in tailed.stdout.splitlines()]
     assert sorted(r["data"] for r in rows) == sorted(events(3).decode().splitlines())
     assert all(r["partition_key"].startswith(job_id + ":") for r in rows)
+
+
+def test_an_aggregated_upload_under_throttling_keeps_per_key_order_and_tail_de_aggregates(
+    throttled, tmp_path
+):
+    # GIVEN a file keyed by a field with a hot key, sent aggregated (ordering per-key by default)
+    path = tmp_path / "keyed.jsonl"
+    path.write_bytes(
+        b"".join(b'{"i": %d, "k": "k%d"}\n' % (i, 0 if i % 5 == 0 else i % 37) for i in range(2000))
+    )
+    sent = throttled.cli(
+        "send", str(path), "--partition-key-field", "k", "--aggregate", "--follow", "--json"
+    )
+    job = json.loads(sent.stdout)
+    assert (job["status"], job["counts"]["sent"]) == ("completed", 2000), sent.stderr
+    # THEN the stream holds far fewer Kinesis records than user records
+    assert len(throttled.stream()) < 200
+    # AND tail de-aggregates (and says so): every record once, each key in file order per shard
+    tailed = throttled.cli("tail", "--from-start", "--timeout", "4", "--json")
+    rows = [json.loads(line) for line in tailed.stdout.splitlines()]
+    assert "de-aggregated 2,000 user records" in tailed.stderr
+    assert sorted(json.loads(r["data"])["i"] for r in rows) == list(range(2000))
+    last: dict[tuple[str, str], int] = {}
+    for r in rows:
+        record = json.loads(r["data"])
+        assert r["partition_key"] == record["k"] and r["aggregated"] is True
+        assert last.get((r["shard_id"], r["partition_key"]), -1) < record["i"]
+        last[(r["shard_id"], r["partition_key"])] = record["i"]

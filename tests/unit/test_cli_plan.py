@@ -90,3 +90,29 @@ def test_bad_options_are_usage_errors(tmp_path, args):
     path = tmp_path / "x.txt"
     path.write_text("hello\n")
     assert plan(path, *args).exit_code == 2
+
+
+def test_aggregate_shows_the_packing_into_kpl_records(tmp_path):
+    path = tmp_path / "small.jsonl"
+    path.write_text("".join(json.dumps({"k": f"k{i % 50}", "n": i}) + "\n" for i in range(3000)))
+    _, plain = plan_json(path, "--partition-key-field", "k")
+    _, agg = plan_json(path, "--partition-key-field", "k", "--aggregate", "--shards", "4")
+    assert plain["kinesis_records"] == plain["billable_kib_on_demand"] == 3000
+    assert (agg["accepted"], agg["bytes"]) == (plain["accepted"], plain["bytes"])
+    assert agg["aggregated_records"] == 3000 and agg["aggregates"] == agg["kinesis_records"] == 4
+    assert agg["requests"] == 1 and agg["shards"] == 4 and agg["aggregate"] is True
+    assert agg["billable_kib_on_demand"] < plain["billable_kib_on_demand"] / 10
+    assert agg["kinesis_bytes"] > agg["bytes"]  # the framing and key tables cost a little
+    human = plan(path, "--partition-key-field", "k", "--aggregate", "--shards", "4").output
+    assert "aggregated: 3,000 records in 4 aggregates" in human
+
+
+def test_per_key_ordering_plans_a_key_once_per_request(tmp_path):
+    path = tmp_path / "hot.jsonl"
+    path.write_text(
+        "".join(json.dumps({"k": "hot" if i % 2 else f"k{i}"}) + "\n" for i in range(400))
+    )
+    _, packed = plan_json(path, "--partition-key-field", "k")
+    _, ordered = plan_json(path, "--partition-key-field", "k", "--ordering", "per-key")
+    assert (packed["requests"], packed["ordering"]) == (1, "none")
+    assert (ordered["requests"], ordered["ordering"]) == (200, "per-key")  # one "hot" per request
