@@ -124,9 +124,11 @@ class _Bucket:
 
 class ShardPacer:
     """Token buckets per shard for both of a shard's limits (records/s and bytes/s), each holding one
-    second. A shard that throttles has both rates cut to 0.7 (once per congestion event); each request
-    it takes grows them back by 2% of the nominal limit, up to the limit. 0.7 rather than TCP's 0.5: on
-    the shard simulator it keeps utilization near 1 with a few percent of entries retried (`make bench`).
+    second. A shard that throttles has both rates cut to 0.7 (once per congestion event, never below a
+    tenth); each response in which it took records grows them back by 2% of the nominal limit, up to
+    the limit, so a shard that throttles a share of entries whatever the rate settles instead of
+    collapsing. 0.7 rather than TCP's 0.5: on the shard simulator it keeps utilization near 1 with a
+    few percent of entries retried (`make bench`).
     """
 
     def __init__(
@@ -138,7 +140,7 @@ class ShardPacer:
         sleep: Callable[[float], None] = time.sleep,
         decrease: float = 0.7,
         increase: float = 0.02,
-        floor: float = 0.05,
+        floor: float = 0.1,
         cooldown_s: float = 1.0,
     ) -> None:
         self.records_per_s, self.bytes_per_s = records_per_s, bytes_per_s
@@ -315,7 +317,7 @@ class Sender:
             self._streak = 0 if took else self._streak + 1
             for shard in throttled:
                 self.pacer.on_throttle(ids[shard])
-            for shard in took - throttled:
+            for shard in took:  # a shard that takes records grows back, throttled or not
                 self.pacer.on_success(ids[shard])
             if not retry:
                 break

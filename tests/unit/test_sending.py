@@ -11,6 +11,7 @@ from shared.models import Entry
 from shared.routing import NONE, Routing
 from shared.sending import (
     INTERNAL,
+    PACING_MARGIN_S,
     PATIENCE,
     STALLED_ATTEMPTS,
     THROTTLED,
@@ -192,7 +193,7 @@ def test_a_shard_is_paced_to_its_limits_from_a_full_bucket():
     pacer.acquire({"a": [1000, 1000]})  # one second's worth goes at once
     assert clock.sleeps == []
     pacer.acquire({"a": [500, 500]})
-    assert clock.sleeps == pytest.approx([0.5])
+    assert clock.sleeps == pytest.approx([0.5 + PACING_MARGIN_S])
     pacer.acquire({"a": [0, (1 << 20) + (1 << 18)]})  # now the bytes bind: 1.25 MiB at 1 MiB/s
     assert clock.sleeps[-1] == pytest.approx(0.25, abs=0.01)
 
@@ -214,7 +215,7 @@ def test_throttling_cuts_only_its_shard_once_per_cooldown_and_success_grows_it_b
     pacer.acquire({"b": [900, 900]})
     assert len(clock.sleeps) == before
     pacer.acquire({"a": [51, 51]})
-    assert clock.sleeps[-1] == pytest.approx(51 / 510)
+    assert clock.sleeps[-1] == pytest.approx(51 / 510 + PACING_MARGIN_S)
 
 
 def test_per_key_gives_up_only_when_the_stream_takes_nothing():
@@ -242,3 +243,34 @@ def test_per_key_gives_up_only_when_the_stream_takes_nothing():
         sleep=clock.sleep,
     )
     assert [f.attempts for f in s_none.send(entries(4)).failed] == [3]
+
+
+class ReshardingStream(FakeStream):
+    """Lands entries on two shards while its first listing said one, as after a split."""
+
+    def __init__(self):
+        super().__init__()
+        self.maps = [ShardMap.even(1), ShardMap.even(2)]
+        self.listings = 0
+
+    def shard_map(self, refresh=False):
+        self.listings += 1
+        return self.maps[min(self.listings - 1, 1)]
+
+    def put_records(self, entries):
+        real = ShardMap.even(2)
+        return [
+            EntryResult(real.shards[real.index_for(e.partition_key)].shard_id, "1") for e in entries
+        ]
+
+
+def test_a_map_the_results_contradict_is_read_again_before_the_next_batch():
+    stream = ReshardingStream()
+    clock = Clock()
+    s = Sender(stream, SendPolicy(), clock=clock, sleep=clock.sleep)
+    batch = [Entry(i, i + 1, 0, b"x", f"key-{i}", 6) for i in range(50)]
+    s.send_batch(batch)
+    assert len(s.shard_map) == 1 and stream.listings == 1
+    clock.now += 2  # refreshes are at most one a second
+    s.send_batch([Entry(i, i + 1, 0, b"x", f"key-{i}", 6) for i in range(50, 100)])
+    assert len(s.shard_map) == 2 and stream.listings == 2 and s.map_refreshes == 1
