@@ -31,6 +31,8 @@ class Ingest(Construct):
         retry_queue: sqs.IQueue,
         job_events: JobEvents,
         max_concurrency: int = 10,
+        batch_size: int = names.INGEST_BATCH_SIZE,
+        batching_window_s: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
         self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
@@ -52,7 +54,7 @@ class Ingest(Construct):
         job_events.grant_publish(fn)
         self.queue.grant_send_messages(fn)  # continuations
         retry_queue.grant_send_messages(fn)
-        consume(fn, self.queue, max_concurrency)
+        consume(fn, self.queue, max_concurrency, batch_size, batching_window_s)
         storage.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.SqsDestination(self.queue),

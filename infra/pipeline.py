@@ -38,12 +38,24 @@ class QueueWithDlq(Construct):
         )
 
 
-def consume(function: lambda_.Function, queue: sqs.Queue, max_concurrency: int) -> None:
-    """One message per invocation (a job can use the whole run), partial batch responses, and at
-    most `max_concurrency` invocations at once, so a burst of uploads queues instead of starting a
-    throttling storm against one stream."""
+def consume(
+    function: lambda_.Function,
+    queue: sqs.Queue,
+    max_concurrency: int,
+    batch_size: int = 1,
+    batching_window_s: int = 0,
+) -> None:
+    """Batches of `batch_size` messages (gathered for up to `batching_window_s`), partial batch
+    responses (one message's failure redelivers that message alone), and at most `max_concurrency`
+    invocations at once, so a burst of uploads queues instead of starting a throttling storm against
+    one stream. A message late in a batch gets the time the others left: a job short of time hands
+    itself to a continuation, so a batch never outlives its invocation."""
     function.add_event_source(
         sources.SqsEventSource(
-            queue, batch_size=1, report_batch_item_failures=True, max_concurrency=max_concurrency
+            queue,
+            batch_size=batch_size,
+            max_batching_window=Duration.seconds(batching_window_s) if batching_window_s else None,
+            report_batch_item_failures=True,
+            max_concurrency=max_concurrency,
         )
     )

@@ -27,7 +27,9 @@ def _context_int(stack: Stack, key: str) -> int | None:
 class LoaderStack(Stack):
     """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned),
     `max_record_kib`, `stream_retention_hours` (24 to 8760), `ingest_max_concurrency` (10) and
-    `retry_max_concurrency` (5), `event_bus_name` (where job events go; default: the account's default bus)."""
+    `retry_max_concurrency` (5), `ingest_batch_size` (10: messages per ingest invocation; over 10
+    needs a window) and `ingest_batching_window_seconds` (0), `event_bus_name` (where job events go;
+    default: the account's default bus)."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -51,6 +53,8 @@ class LoaderStack(Stack):
             self, "Ingest", storage=self.storage, layers=layers, retry_queue=self.retry.queue,
             job_events=self.job_events,
             max_concurrency=_context_int(self, "ingest_max_concurrency") or 10,
+            batch_size=_context_int(self, "ingest_batch_size") or names.INGEST_BATCH_SIZE,
+            batching_window_s=_context_int(self, "ingest_batching_window_seconds") or 0,
         )  # fmt: skip
         self.api = Api(
             self, "Api", storage=self.storage, layers=layers, retry_queue=self.retry.queue

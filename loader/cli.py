@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from loader import commands
+from loader.backfill import backfill
 from loader.plan import FilePlan
 from loader.plan_output import HumanPlanOutput, JsonPlanOutput
 from shared.errors import ConfigError, InputFileError
@@ -155,6 +156,13 @@ def plan(
     help="The stream's shard count.",
 )
 @click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Invocations of one function at once (as the event source's maximum concurrency).",
+)
+@click.option(
     "--env",
     "settings",
     multiple=True,
@@ -163,7 +171,8 @@ def plan(
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show the functions' logs and metrics.")
 def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[str, ...], lambda_timeout: float,
-          retry_delay: int, shards: int, settings: tuple[str, ...], verbose: bool) -> None:  # fmt: skip
+          retry_delay: int, shards: int, concurrency: int, settings: tuple[str, ...],
+          verbose: bool) -> None:  # fmt: skip
     """Run the whole service locally (moto, in-process handlers, HTTP API) until Ctrl-C."""
     import signal
     import threading
@@ -189,7 +198,7 @@ def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[s
     options = LocalOptions(
         aws_port=aws_port, api_port=api_port, state_file=state_file or default_state_file(), faults=parsed,
         lambda_timeout=lambda_timeout, retry_delay_seconds=retry_delay, verbose=verbose, shards=shards,
-        environment=environment,
+        environment=environment, concurrency=concurrency,
     )  # fmt: skip
     stack = LocalStack(options)
     stop = threading.Event()
@@ -227,5 +236,6 @@ for _command in (
     commands.retry,
     commands.tail,
     commands.events,
+    backfill,
 ):
     main.add_command(_command)

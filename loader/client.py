@@ -35,6 +35,7 @@ class Target:
     aws_endpoint: str | None = None  # the local stack; None for AWS itself
     sign: bool = False  # SigV4 for a deployed, IAM-authorized API
     events_queue_url: str | None = None  # where a rule sends job status changes
+    ingest_queue_url: str | None = None  # where S3 events go (backfill enqueues there)
 
     def session(self) -> boto3.session.Session:
         if self.aws_endpoint:
@@ -57,7 +58,7 @@ def local_target(state_file: Path) -> Target:
     return Target(
         api_url=state["api_url"], bucket=state["bucket"], incoming_prefix=state["incoming_prefix"],
         stream=state["stream"], region=state["region"], aws_endpoint=state["aws_endpoint"],
-        events_queue_url=state.get("events_queue_url"),
+        events_queue_url=state.get("events_queue_url"), ingest_queue_url=state.get("ingest_queue_url"),
     )  # fmt: skip
 
 
@@ -68,7 +69,7 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
     return Target(
         api_url=outputs["ApiUrl"].rstrip("/"), bucket=outputs["BucketName"], incoming_prefix=outputs["IncomingPrefix"],
         stream=outputs["StreamArn"], region=session.region_name or "us-east-1", sign=True,
-        events_queue_url=outputs.get("JobEventsQueueUrl"),
+        events_queue_url=outputs.get("JobEventsQueueUrl"), ingest_queue_url=outputs.get("IngestQueueUrl"),
     )  # fmt: skip
 
 

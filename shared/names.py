@@ -7,6 +7,9 @@ NAMESPACE = "S3KinesisLoader"  # the functions' CloudWatch metrics
 INCOMING_PREFIX = "incoming/"
 SPILL_PREFIX = "ledger-payloads/"
 MAX_RECEIVE_COUNT = 5  # deliveries before a queue's message moves to its dead-letter queue
+INGEST_BATCH_SIZE = (
+    10  # messages per ingest invocation (the stack's default; the local stack's too)
+)
 
 JOBS_BY_KEY_INDEX = "jobs_by_key_index"  # source_key ("<bucket>/<key>") + created_at
 JOBS_BY_TIME_INDEX = (

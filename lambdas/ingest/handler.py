@@ -19,9 +19,7 @@ from shared.ingest.messages import parse_message
 from shared.ingest.service import IngestService, Report
 from shared.ingest.wiring import ingest_service
 from shared.jobs import FAILED
-from shared.observability import logger, metrics, tracer
-
-processor = BatchProcessor(event_type=EventType.SQS)
+from shared.observability import log_job, logger, metrics, tracer
 
 
 def _emit(report: Report) -> None:
@@ -40,6 +38,7 @@ def _emit(report: Report) -> None:
 def record_handler(
     record: SQSRecord, lambda_context: LambdaContext, service: IngestService | None = None
 ) -> None:
+    log_job(None)  # the previous message's job is not this one's
     service = service or ingest_service()
     final = service.config.last_delivery(record.attributes.approximate_receive_count)
     for message in parse_message(record.body):
@@ -61,6 +60,6 @@ def handler(
     return process_partial_response(
         event=event,
         record_handler=functools.partial(record_handler, service=service),
-        processor=processor,
+        processor=BatchProcessor(event_type=EventType.SQS),  # its state is per invocation
         context=context,
     )

@@ -15,18 +15,17 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger, metrics, tracer
+from shared.observability import log_job, logger, metrics, tracer
 from shared.retry.messages import parse_retry
 from shared.retry.service import RetryService
 from shared.retry.wiring import retry_service
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
 def record_handler(
     record: SQSRecord, lambda_context: LambdaContext, service: RetryService | None = None
 ) -> None:
+    log_job(None)  # the previous message's job is not this one's
     service = service or retry_service()
     final = service.config.last_delivery(record.attributes.approximate_receive_count)
     report = service.handle(parse_retry(record.body), lambda_context, final)
@@ -48,6 +47,6 @@ def handler(
     return process_partial_response(
         event=event,
         record_handler=functools.partial(record_handler, service=service),
-        processor=processor,
+        processor=BatchProcessor(event_type=EventType.SQS),  # its state is per invocation
         context=context,
     )

@@ -46,6 +46,9 @@ def invoke(handler: Handler, event: dict[str, Any], context: EmulatedContext) ->
 
 
 class QueuePoller(threading.Thread):
+    """One concurrent invocation's worth of Lambda's SQS poller: receive a batch, invoke, delete what
+    succeeded. The local stack runs as many per function as the event source's maximum concurrency."""
+
     def __init__(
         self,
         sqs: Any,
@@ -54,10 +57,13 @@ class QueuePoller(threading.Thread):
         handler: Handler,
         name: str,
         timeout_s: float,
+        batch_size: int = 1,
+        worker: int = 0,
     ) -> None:
-        super().__init__(name=f"poller-{name}", daemon=True)
+        super().__init__(name=f"poller-{name}-{worker}", daemon=True)
         self._sqs, self._url, self._arn = sqs, queue_url, queue_arn
         self._handler, self._function, self._timeout = handler, name, timeout_s
+        self._batch_size = batch_size
         self._halt = threading.Event()
         self.invocations = 0
 
@@ -74,7 +80,7 @@ class QueuePoller(threading.Thread):
 
     def _poll_once(self) -> None:
         got = self._sqs.receive_message(
-            QueueUrl=self._url, MaxNumberOfMessages=1, WaitTimeSeconds=1,
+            QueueUrl=self._url, MaxNumberOfMessages=self._batch_size, WaitTimeSeconds=1,
             VisibilityTimeout=int(self._timeout) + 30, AttributeNames=["All"], MessageAttributeNames=["All"],
         )  # fmt: skip
         messages = got.get("Messages", [])

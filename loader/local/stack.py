@@ -42,6 +42,9 @@ class LocalOptions:
     verbose: bool = False
     shards: int = resources.STREAM_SHARDS
     environment: dict[str, str] = field(default_factory=dict)
+    concurrency: int = (
+        4  # invocations of one function at once (the event source's maximum concurrency)
+    )
 
 
 class LocalStack:
@@ -142,9 +145,16 @@ class LocalStack:
                 ]
             )
 
+        ingest_arn, retry_arn = arn(res.ingest_queue_url), arn(res.retry_queue_url)
         self._pollers = [
-            QueuePoller(sqs, res.ingest_queue_url, arn(res.ingest_queue_url), ingest_handler, "ingest", o.lambda_timeout),
-            QueuePoller(sqs, res.retry_queue_url, arn(res.retry_queue_url), retry_handler, "retry", min(o.lambda_timeout, 300)),
+            poller
+            for worker in range(o.concurrency)
+            for poller in (
+                QueuePoller(sqs, res.ingest_queue_url, ingest_arn, ingest_handler, "ingest", o.lambda_timeout,
+                            batch_size=names.INGEST_BATCH_SIZE, worker=worker),
+                QueuePoller(sqs, res.retry_queue_url, retry_arn, retry_handler, "retry", min(o.lambda_timeout, 300),
+                            worker=worker),
+            )
         ]  # fmt: skip
         for poller in self._pollers:
             poller.start()

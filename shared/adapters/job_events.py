@@ -7,6 +7,7 @@ is in the jobs table already; an event that cannot be sent is logged with the jo
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import orjson
@@ -32,10 +33,20 @@ def event_detail(job: Job, status: str, previous: str | None) -> dict[str, Any]:
 
 
 class JobEvents:
+    """Status changes, held per thread (an invocation's own; the local stack runs several in one
+    process) and published together by `flush`."""
+
     def __init__(self, client: Any, bus: str) -> None:
         self._client = client
         self._bus = bus
-        self._pending: list[dict[str, Any]] = []
+        self._local = threading.local()
+
+    @property
+    def _pending(self) -> list[dict[str, Any]]:
+        pending = getattr(self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = []
+        return pending
 
     def changed(self, job: Job, status: str, previous: str | None) -> None:
         if status == previous:
@@ -51,7 +62,7 @@ class JobEvents:
         )
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, []
+        pending, self._local.pending = self._pending, []
         for start in range(0, len(pending), MAX_ENTRIES):
             batch = pending[start : start + MAX_ENTRIES]
             try:

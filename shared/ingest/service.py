@@ -34,7 +34,7 @@ from shared.jobs import (
 )
 from shared.limits import KinesisLimits
 from shared.models import Entry, ObjectInfo
-from shared.observability import logger
+from shared.observability import log_job, logger
 from shared.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
 from shared.packing import to_entries
 from shared.partition_keys import field_key, record_id_key
@@ -144,7 +144,7 @@ class IngestService:
                 ref = ObjectRef(
                     ref.bucket, ref.key, info.version_id, ref.etag, ref.size, ref.sequencer
                 )
-        logger.append_keys(job_id=ref.job_id)
+        log_job(ref.job_id)
         if self.ports.jobs.get(ref.job_id) is None:
             info = info if info and info.version_id == ref.version_id else self._head(ref)
             size, meta = (info.size, info.metadata) if info else (ref.size or 0, {})
@@ -171,7 +171,7 @@ class IngestService:
             return None  # gone or unreadable: the job will fail with the reason when it reads
 
     def run(self, job_id: str, hop: int, context: LambdaContext, final: bool = False) -> Report:
-        logger.append_keys(job_id=job_id)
+        log_job(job_id)
         owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
         remaining = context.get_remaining_time_in_millis() / 1000
         try:

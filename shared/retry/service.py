@@ -31,7 +31,7 @@ from shared.jobs import (
 )
 from shared.limits import KinesisLimits
 from shared.models import Entry, Transition
-from shared.observability import logger
+from shared.observability import log_job, logger
 from shared.ports import (
     JobEventSink,
     JobStore,
@@ -118,7 +118,7 @@ class RetryService:
             self.ports.events.changed(was, FAILED, was.status)
 
     def _handle(self, request: RetryRequest, context: LambdaContext) -> RetryReport:
-        logger.append_keys(job_id=request.job_id)
+        log_job(request.job_id)
         p = self.ports
         wait = request.not_before - self._clock()
         if wait > 0:  # a long wait, chained in 15-minute steps
