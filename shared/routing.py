@@ -61,7 +61,7 @@ def batch_bounds(limits: KinesisLimits, routing: Routing, shards: int) -> tuple[
     at the end of a batch, so per-key batches are longer), little enough to hold two in memory."""
     lanes = routing.lanes_for(shards)
     per_lane = 200 if routing.aggregate else 4 if routing.ordering == PER_KEY else 2
-    return limits.max_entries * lanes * per_lane, limits.max_request_bytes * lanes
+    return limits.max_entries * lanes * per_lane, limits.max_request_bytes * lanes * 2
 
 
 def route(entries: Sequence[Entry], shard_map: ShardMap) -> None:

@@ -123,6 +123,13 @@ class Ledger:
             self._records.put(self._items)
             self._items = []
 
+    def counts_now(self) -> Counts:
+        """The job's counts with what this invocation settled since its last checkpoint."""
+        counts = Counts()
+        counts.add(self.job.counts)
+        counts.add(self._delta)
+        return counts
+
     # -- checkpoints ----------------------------------------------------------
     def due(self) -> bool:
         c = self._config

@@ -205,7 +205,9 @@ class IngestService:
             return self._finish(ledger, job.cursor, job.size)
         counter = ByteCounter()
         try:
-            cleared = p.records.delete_from(job.job_id, job.cursor.seq)
+            # Items past the checkpoint are a crashed run's: a job that was only queued has none.
+            fresh = job.extra.get("previous_status") == QUEUED and job.cursor.seq == 0
+            cleared = 0 if fresh else p.records.delete_from(job.job_id, job.cursor.seq)
             if cleared:
                 logger.info(
                     "cleared ledger items past the checkpoint",
@@ -334,12 +336,12 @@ class IngestService:
         return to_entries(stream, key, limits), stream.state, start
 
     def _finish(self, ledger: Ledger, cursor: Any, size: int) -> Report:
+        """The input is read: one write when nothing failed; else the counts and the cursor first,
+        then the retry message, then `retrying` (a redelivery after a lost message finishes again)."""
         job = ledger.job
-        ledger.checkpoint(
-            cursor, size
-        )  # everything settled and the cursor at the end, before any message
-        counts = job.counts
+        counts = ledger.counts_now()
         if counts.failed:
+            ledger.checkpoint(cursor, size)  # everything settled, the cursor at the end
             self.ports.retry_queue.send(
                 {"job_id": job.job_id, "round": 1}, self.config.retry_delay_seconds
             )

@@ -88,34 +88,34 @@ def test_a_broken_file_fails_its_job_at_once_with_a_code(ports):
 def test_an_infrastructure_error_is_handed_back_and_the_last_delivery_fails_the_job(ports):
     calls = {"n": 0}
 
-    def reset_after_three(entry):
+    def reset_after_fifty(entry):
         calls["n"] += 1
-        if calls["n"] > 30:
+        if calls["n"] > 50:
             raise ProtocolError("connection reset")
         return None
 
-    ports.stream.fail = reset_after_three
+    ports.stream.fail = reset_after_fifty
     ports.stream.limits_ = KinesisLimits(max_entries=10)
     ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
     ingest = service(ports, checkpoint_every_requests=1, max_in_flight=1)
     with pytest.raises(ProtocolError):
         ingest.handle(ref, FakeContext())
     job = ports.jobs.get(ref.job_id)
-    # the first batch (20 entries: two requests of 10, one lane) settled and is checkpointed; the
+    # the first batch (40 entries: four requests of 10, one lane) settled and is checkpointed; the
     # batch that broke is resent whole by the redelivery
     assert (job.status, job.lease_owner, job.cursor.seq, job.counts.sent) == (
         "running",
         None,
-        20,
-        20,
+        40,
+        40,
     )
     with pytest.raises(ProtocolError):  # the last delivery: fails the job, then on to the DLQ
         ingest.handle(ref, FakeContext(), final=True)
     job = ports.jobs.get(ref.job_id)
     assert (job.status, job.error_code) == ("failed", "ProtocolError")
     assert (
-        job.error.startswith("gave up: ") and job.counts.sent == 20
-    )  # resumed at 20, sent nothing more
+        job.error.startswith("gave up: ") and job.counts.sent == 40
+    )  # resumed at 40, sent nothing more
 
 
 def test_a_stream_that_refuses_fails_the_job_without_a_redelivery(ports):

@@ -25,4 +25,4 @@ def test_keys_spread_over_shards_by_md5():
     sim = ShardSimulator(4, VirtualClock(), call_latency_s=0.0)
     sim.put_records(entries(400))
     assert all(60 < n < 140 for n in sim.per_shard)
-    assert len({sim.shard_of("same") for _ in range(5)}) == 1
+    assert len({sim.shard_map().index_for("same") for _ in range(5)}) == 1
