@@ -69,8 +69,11 @@ class LaneClockSender(Sender):
         return super()._start(entries, deadline, pool if side_by_side else None)
 
     def _lane(self, lane, deadline, abort):  # type: ignore[no-untyped-def]
-        if self.routing.ordering != PER_KEY:
-            return super()._lane(lane, deadline, abort)
+        if (
+            self.routing.ordering != PER_KEY
+            or threading.current_thread() is threading.main_thread()
+        ):
+            return super()._lane(lane, deadline, abort)  # a lone lane, or the tail after the lanes
         self._vclock.enter_lane(self._batch_start)
         try:
             return super()._lane(lane, deadline, abort)
@@ -78,7 +81,7 @@ class LaneClockSender(Sender):
             self._lane_ends.append(self._vclock.leave_lane())
 
     def _collect(self, started):  # type: ignore[no-untyped-def]
-        for item in started:
+        for item in started.lanes:
             if isinstance(item, Future):
                 item.exception()  # wait for every lane
         self._vclock.now = max([self._vclock.now, *self._lane_ends])

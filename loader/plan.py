@@ -102,8 +102,8 @@ class FilePlan:
 
     def _count(self, batch: list[Entry], summary: PlanSummary) -> None:
         """Requests as the sender would make them (its routing, lanes and aggregates) for the map."""
-        for lane in plan_batch(batch, self.shard_map, self.limits, self.routing):
-            for request in lane:
+        for request in plan_batch(batch, self.shard_map, self.limits, self.routing).requests:
+            if request:
                 summary.requests += 1
                 size = sum(e.size for e in request)
                 summary.largest_request_bytes = max(summary.largest_request_bytes, size)

@@ -62,6 +62,13 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
+_SMALL = [varint(n) for n in range(1 << 14)]  # one and two-byte varints, made once
+
+
+def _v(n: int) -> bytes:
+    return _SMALL[n] if n < 16384 else varint(n)
+
+
 def _record_bytes(index: int, data_len: int) -> int:
     inner = 1 + varint_size(index) + 1 + varint_size(data_len) + data_len
     return 1 + varint_size(inner) + inner
@@ -99,22 +106,29 @@ class Aggregator:
 
     def add(self, entry: Entry) -> bool:
         """Add `entry` unless it would take the aggregate over the limit (a first entry always goes in)."""
-        size = self.size_with(entry)
-        if self.members and size > self.limit:
-            return False
-        index = self._keys.get(entry.partition_key)
+        data = entry.data
+        length = len(data)
+        key = entry.partition_key
+        index = self._keys.get(key)
+        key_part = b""
         if index is None:
             index = len(self._keys)
-            self._keys[entry.partition_key] = index
-            key = entry.partition_key.encode("utf-8")
-            self._key_parts.append(_KEY_TAG + varint(len(key)) + key)
-        data = entry.data
-        inner = _INDEX_TAG + varint(index) + _DATA_TAG + varint(len(data))
-        self._parts.append(_RECORD_TAG + varint(len(inner) + len(data)) + inner + data)
-        if not self.members:
-            self._outer_key_bytes = entry.size - len(entry.data)
+            encoded = key.encode("utf-8")
+            key_part = _KEY_TAG + _v(len(encoded)) + encoded
+        inner = _INDEX_TAG + _v(index) + _DATA_TAG + _v(length)
+        head = _RECORD_TAG + _v(len(inner) + length) + inner
+        body = self._body + len(key_part) + len(head) + length
+        outer = self._outer_key_bytes if self.members else entry.size - length
+        if self.members and FRAMING_BYTES + body + outer > self.limit:
+            return False
+        if key_part:
+            self._keys[key] = index
+            self._key_parts.append(key_part)
+        self._parts.append(head)
+        self._parts.append(data)
+        self._outer_key_bytes = outer
         self.members.append(entry)
-        self._body = size - FRAMING_BYTES - self._outer_key_bytes
+        self._body = body
         return True
 
     def to_entry(self) -> Entry:

@@ -20,6 +20,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from shared.aggregation import aggregate
 from shared.limits import KinesisLimits
@@ -34,6 +35,18 @@ SHARD_RECORDS_PER_SECOND = 1000
 
 Request = list[Entry]
 Lane = list[Request]
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    """Lanes that run side by side, then `tail`: requests that go out after every lane is done."""
+
+    lanes: list[Lane]
+    tail: Lane
+
+    @property
+    def requests(self) -> list[Request]:
+        return [r for lane in self.lanes for r in lane] + self.tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +98,10 @@ def route(entries: Sequence[Entry], shard_map: ShardMap) -> None:
 
 def plan_batch(
     entries: Sequence[Entry], shard_map: ShardMap, limits: KinesisLimits, routing: Routing
-) -> list[Lane]:
-    """The lanes of requests that send `entries` (in file order) under `routing`."""
+) -> BatchPlan:
+    """The requests that send `entries` (in file order) under `routing`."""
     if not entries:
-        return []
+        return BatchPlan([], [])
     route(entries, shard_map)
     units: list[Entry] = list(entries)
     if routing.aggregate:
@@ -100,14 +113,35 @@ def plan_batch(
         units.sort(key=lambda u: u.seq)
     packer = _RequestPacker(limits, routing.shard_bytes_per_request)
     if routing.ordering == NONE:
-        return [[request] for request in packer.pack(units)]
+        return BatchPlan([[request] for request in packer.pack(units)], [])
     total_bytes = sum(u.size for u in units)
     needed = max(-(-len(units) // limits.max_entries), -(-total_bytes // limits.max_request_bytes))
     lanes = max(1, min(routing.lanes_for(len(shard_map)), needed))
     by_lane: list[list[Entry]] = [[] for _ in range(lanes)]
     for unit in units:
         by_lane[unit.shard % lanes].append(unit)
-    return [_layered(group, packer) for group in by_lane if group]
+    planned = [_layered(group, packer) for group in by_lane if group]
+    return _with_tail(planned, packer, limits)
+
+
+def _with_tail(lanes: list[Lane], packer: _RequestPacker, limits: KinesisLimits) -> BatchPlan:
+    """Each lane's last request, when not full, goes into requests shared by every lane's remainder,
+    sent once all lanes are done (no shard is then in flight elsewhere, and each lane's keys are its
+    shards' alone). So per-shard requests cost no more than packing all together: the full requests
+    plus the remainders packed make the fewest the entry limit allows."""
+    if len(lanes) < 2:
+        return BatchPlan(lanes, [])
+    half_bytes = limits.max_request_bytes // 2
+    remainders: list[Request] = []
+    for lane in lanes:
+        last = lane[-1]
+        if len(last) < limits.max_entries and sum(u.size for u in last) < half_bytes:
+            remainders.append(lane.pop())
+    # Dealt in turn, so each shared request draws on every shard's capacity, not one shard's after
+    # another's (each lane's entries keep their order).
+    dealt = [u for group in zip_longest(*remainders) for u in group if u is not None]
+    tail = packer.pack(dealt) if dealt else []
+    return BatchPlan([lane for lane in lanes if lane], tail)
 
 
 def _layered(units: list[Entry], packer: _RequestPacker) -> Lane:

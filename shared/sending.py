@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.errors import StreamRetriableError
 from shared.limits import KinesisLimits
@@ -374,23 +374,27 @@ class Sender:
 
     def _start(
         self, entries: Sequence[Entry], deadline: float | None, pool: ThreadPoolExecutor | None
-    ) -> list[Future[_LaneResult]] | list[_LaneResult]:
+    ) -> _Started:
         self._refresh_if_stale()
-        lanes = plan_batch(entries, self.shard_map, self.limits, self.routing)
+        plan = plan_batch(entries, self.shard_map, self.limits, self.routing)
         abort = threading.Event()
-        if pool is None or len(lanes) <= 1:
-            return [self._lane(lane, deadline, abort) for lane in lanes]
-        return [pool.submit(self._lane, lane, deadline, abort) for lane in lanes]
+        if pool is None or len(plan.lanes) <= 1:
+            lanes: list[Any] = [self._lane(lane, deadline, abort) for lane in plan.lanes]
+        else:
+            lanes = [pool.submit(self._lane, lane, deadline, abort) for lane in plan.lanes]
+        return _Started(lanes, plan.tail, deadline, abort)
 
-    @staticmethod
-    def _collect(started: list[Future[_LaneResult]] | list[_LaneResult]) -> RequestOutcome:
+    def _collect(self, started: _Started) -> RequestOutcome:
         """The batch's outcome; on an error, the error, carrying what settled (`settled_before`)."""
         outcome = RequestOutcome()
         error: Exception | None = None
-        for item in started:
+        for item in started.lanes:
             lane_outcome, exc = item.result() if isinstance(item, Future) else item
             outcome.merge(lane_outcome)
             error = error or exc
+        if started.tail and error is None:
+            tail_outcome, error = self._lane(started.tail, started.deadline, started.abort)
+            outcome.merge(tail_outcome)
         outcome.sent.sort(key=lambda s: s.entry.seq)
         outcome.failed.sort(key=lambda f: f.entry.seq)
         if error is not None:
@@ -422,6 +426,16 @@ class Sender:
 
 
 _LaneResult = tuple[RequestOutcome, Exception | None]
+
+
+@dataclass(slots=True)
+class _Started:
+    lanes: list[Any]  # futures of _LaneResult, or _LaneResult when run in this thread
+    tail: Lane
+    deadline: float | None
+    abort: threading.Event
+
+
 _SETTLED = "loader_settled_before"
 
 

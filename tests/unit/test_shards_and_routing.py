@@ -135,7 +135,7 @@ def test_a_batch_plan_sends_every_record_once_within_every_limit(
     entries = [entry(i, k, d) for i, (k, d) in enumerate(recs) if len(d) + len(k.encode()) <= 2048]
     routing = Routing(ordering, agg, lanes, shard_bytes_per_request=5000)
     plan = plan_batch(entries, m, limits, routing)
-    requests = [r for lane in plan for r in lane]
+    requests = plan.requests
     seen = []
     for request in requests:
         assert 0 < len(request) <= limits.max_entries
@@ -158,28 +158,42 @@ def test_a_batch_plan_sends_every_record_once_within_every_limit(
             assert len(request_keys) >= len(set(request_keys))
     assert sorted(seen) == [e.seq for e in entries]
     if ordering == PER_KEY:
-        # no shard in two lanes, and per key, file order within the lane's sequence of requests
+        # no shard in two lanes (side by side), and per key, file order through its lane's requests
+        # and then the tail's (sent after every lane)
         lanes_of_shard: dict[int, set[int]] = {}
-        for n, lane in enumerate(plan):
-            order: dict[str, list[int]] = {}
+        order: dict[str, list[int]] = {}
+        for n, lane in enumerate(plan.lanes):
             for request in lane:
                 for unit in request:
                     lanes_of_shard.setdefault(unit.shard, set()).add(n)
                     for member in unit.members or [unit]:
                         order.setdefault(member.partition_key, []).append(member.seq)
-            assert all(v == sorted(v) for v in order.values())
+        for request in plan.tail:
+            for unit in request:
+                for member in unit.members or [unit]:
+                    order.setdefault(member.partition_key, []).append(member.seq)
+        assert all(v == sorted(v) for v in order.values())
         assert all(len(v) == 1 for v in lanes_of_shard.values())
 
 
 def test_per_key_layers_fill_early_requests_with_other_keys():
     m = ShardMap.even(1)
     entries = [entry(i, k, b"x") for i, k in enumerate(["hot", "a", "hot", "b", "hot", "c"])]
-    [lane] = plan_batch(entries, m, KinesisLimits(), Routing(PER_KEY))
+    [lane] = plan_batch(entries, m, KinesisLimits(), Routing(PER_KEY)).lanes
     assert [[e.seq for e in r] for r in lane] == [[0, 1, 3, 5], [2], [4]]
-    [lane] = plan_batch(entries, m, KinesisLimits(), Routing(PER_KEY, aggregate=True))
+    [lane] = plan_batch(entries, m, KinesisLimits(), Routing(PER_KEY, aggregate=True)).lanes
     assert [[e.seq for e in r] for r in lane] == [[0]] and len(lane[0][0].members or []) == 6
-    [[request]] = plan_batch(entries, m, KinesisLimits(), Routing(NONE))
+    [[request]] = plan_batch(entries, m, KinesisLimits(), Routing(NONE)).lanes
     assert [e.seq for e in request] == [0, 1, 2, 3, 4, 5]
+
+
+def test_lanes_remainders_share_requests_after_every_lane():
+    m = ShardMap.even(4)
+    entries = [entry(i, f"key-{i}", b"x") for i in range(2100)]
+    plan = plan_batch(entries, m, KinesisLimits(), Routing(PER_KEY))
+    assert len(plan.lanes) == 4 and plan.tail
+    assert len(plan.requests) == 5  # the fewest the 500-entry limit allows
+    assert len({u.shard for u in plan.tail[0]}) > 1
 
 
 def test_unknown_ordering_is_refused():
