@@ -191,7 +191,7 @@ def test_lanes_remainders_share_requests_after_every_lane():
     m = ShardMap.even(4)
     entries = [entry(i, f"key-{i}", b"x") for i in range(2100)]
     plan = plan_batch(entries, m, KinesisLimits(), Routing(PER_KEY))
-    assert len(plan.lanes) == 4 and plan.tail
+    assert plan.lanes and plan.tail
     assert len(plan.requests) == 5  # the fewest the 500-entry limit allows
     assert len({u.shard for u in plan.tail[0]}) > 1
 
