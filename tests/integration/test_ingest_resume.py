@@ -143,7 +143,7 @@ FILES = {
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_continuation_across_many_invocations_sends_every_record_once(stack, name, monkeypatch):
     # GIVEN ~50 batches of one request, and invocations that run out of time after about eight each
-    monkeypatch.setenv("LOADER_MAX_REQUEST_KIB", "4")
+    monkeypatch.setenv("LOADER_MAX_REQUEST_KIB", "2")
     monkeypatch.setenv("LOADER_MAX_IN_FLIGHT", "1")
     moto_stack.reset_caches()
     note = stack.upload(name, FILES[name])

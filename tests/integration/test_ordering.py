@@ -123,7 +123,7 @@ def test_per_key_order_holds_across_continuations(stack, monkeypatch):
     monkeypatch.setenv("LOADER_MAX_REQUEST_KIB", "1")  # small batches: many continuations
     moto_stack.reset_caches()
     KinesisFaults(seed=4, throttle=0.2, internal=0.1).install(clients.client("kinesis"))
-    data = keyed(N)
+    data = keyed(2 * N)
     note = stack.upload("keyed.jsonl", data, {"partition-key-field": "k"})
     invoke(stack, note, context=FakeContext(remaining_s=Countdown(34, 1.0)))
     hops = 0
