@@ -61,6 +61,13 @@ def _tracking(raw: str) -> str:
     return raw
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _option(parse: Callable[[str], T]) -> Callable[[str], T]:
     def checked(raw: str) -> T:
         try:
@@ -100,6 +107,7 @@ class LoaderConfig:
     default_partition_key_field: str | None = None
     default_ordering: str = PER_KEY
     default_aggregate: bool = False
+    small_file_bytes: int = 1024 * 1024
     shard_records_per_second: float = SHARD_RECORDS_PER_SECOND
     shard_bytes_per_second: float = SHARD_BYTES_PER_SECOND
     max_retries: int = 5
@@ -151,6 +159,7 @@ class LoaderConfig:
             default_aggregate=_read(
                 env, names.ENV_DEFAULT_AGGREGATE, _option(parse_aggregate), False
             ),
+            small_file_bytes=_read(env, names.ENV_SMALL_FILE_BYTES, _non_negative_int, 1024 * 1024),
             shard_records_per_second=_read(
                 env,
                 names.ENV_SHARD_RECORDS_PER_SECOND,

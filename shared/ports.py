@@ -43,6 +43,11 @@ class JobStore(Protocol):
 
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job: ...
 
+    def create_running(
+        self, ref: ObjectRef, size: int, options: dict[str, str | None], owner: str,
+        lease_until: float, now: str,
+    ) -> Job | None: ...  # fmt: skip
+
     def record_progress(
         self,
         job: Job,
@@ -112,6 +117,8 @@ class ObjectStore(Protocol):
         start: int = 0,
         counter: ByteCounter | None = None,
     ) -> Iterator[bytes]: ...
+
+    def get(self, bucket: str, key: str, version_id: str) -> tuple[bytes, ObjectInfo]: ...
 
     def put(self, bucket: str, key: str, data: bytes) -> None: ...
 

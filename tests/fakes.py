@@ -47,6 +47,21 @@ class FakeJobs:
         )  # fmt: skip
         return True
 
+    def create_running(self, ref: ObjectRef, size: int, options: dict[str, str | None], owner: str,
+                       lease_until: float, now: str) -> Job | None:  # fmt: skip
+        if ref.job_id in self.jobs:
+            return None
+        self.writes += 1
+        extra = {"format_option": options.get("format"), "ordering": options.get("ordering"),
+                 "aggregate": options.get("aggregate")}  # fmt: skip
+        self.jobs[ref.job_id] = Job(
+            ref.job_id, ref.bucket, ref.key, ref.version_id, ref.etag, size, RUNNING,
+            partition_key_field=options.get("partition_key_field"), created_at=now,
+            lease_owner=owner, lease_expires=lease_until,
+            extra={k: v for k, v in extra.items() if v is not None},
+        )  # fmt: skip
+        return copy.deepcopy(self.jobs[ref.job_id])
+
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
         job = self.jobs.get(job_id)
         if job is None:
@@ -145,6 +160,11 @@ class FakeObjects:
             if counter is not None:
                 counter.count += len(data[i : i + 64])
             yield data[i : i + 64]
+
+    def get(self, bucket: str, key: str, version_id: str) -> tuple[bytes, ObjectInfo]:
+        info = self.head(bucket, key, version_id)
+        self.gets = getattr(self, "gets", 0) + 1
+        return self.objects[(bucket, key)], info
 
     def put(self, bucket: str, key: str, data: bytes) -> None:
         self.objects[(bucket, key)] = data

@@ -11,14 +11,18 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.batch.types import (
+    PartialItemFailureResponse,
+    PartialItemFailures,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.ingest.messages import parse_message
 from shared.ingest.service import IngestService, Report
+from shared.ingest.small import SmallFile
 from shared.ingest.wiring import ingest_service
-from shared.jobs import FAILED
+from shared.jobs import FAILED, ObjectRef
 from shared.observability import log_job, logger, metrics, tracer
 
 
@@ -50,16 +54,54 @@ def record_handler(
         _emit(report)
 
 
+def _small_files(
+    records: list[dict[str, Any]], service: IngestService
+) -> tuple[list[SmallFile], list[dict[str, Any]]]:
+    """The batch's small objects' events (run together), and the other messages."""
+    small: list[SmallFile] = []
+    rest: list[dict[str, Any]] = []
+    for record in records:
+        try:
+            messages = parse_message(record["body"])
+        except Exception:
+            messages = []  # the regular path reports it
+        if len(messages) == 1 and service.small_file(messages[0]):
+            count = record.get("attributes", {}).get("ApproximateReceiveCount")
+            ref = messages[0]
+            assert isinstance(ref, ObjectRef)
+            small.append(SmallFile(record["messageId"], ref, service.config.last_delivery(count)))
+        else:
+            rest.append(record)
+    return small, rest
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(
     event: dict[str, Any], context: LambdaContext, service: IngestService | None = None
 ) -> PartialItemFailureResponse:
-    """SQS batch -> one result per message. `service`: an injected one (tests), else the process's."""
-    return process_partial_response(
-        event=event,
-        record_handler=functools.partial(record_handler, service=service),
-        processor=BatchProcessor(event_type=EventType.SQS),  # its state is per invocation
-        context=context,
-    )
+    """SQS batch -> one result per message. `service`: an injected one (tests), else the process's.
+
+    Two or more small objects' events run together (their records share requests); everything else,
+    and what the small path hands back, runs message by message."""
+    service = service or ingest_service()
+    records = event.get("Records", [])
+    small, rest = _small_files(records, service)
+    failures: list[PartialItemFailures] = []
+    if len(small) > 1:
+        redeliver, regular = service.run_small(small, context)
+        failures += [PartialItemFailures(itemIdentifier=i) for i in sorted(redeliver)]
+        back = {f.message_id for f in regular}
+        rest += [r for r in records if r["messageId"] in back]
+    else:
+        rest = records
+    if rest:
+        answer = process_partial_response(
+            event={**event, "Records": rest},
+            record_handler=functools.partial(record_handler, service=service),
+            processor=BatchProcessor(event_type=EventType.SQS),  # its state is per invocation
+            context=context,
+        )
+        failures += answer.get("batchItemFailures", [])
+    return {"batchItemFailures": failures}

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
-from loader import moto_patches
 from loader.local import resources
 from loader.local.emulator import QueuePoller
 from loader.local.http import ApiServer
+from loader.local.moto_server import MotoProcess
 from loader.state import default_state_file
 from shared import names
 
@@ -50,7 +49,7 @@ class LocalOptions:
 class LocalStack:
     def __init__(self, options: LocalOptions) -> None:
         self.options = options
-        self._server: ThreadedMotoServer | None = None
+        self._server: MotoProcess | None = None
         self._pollers: list[QueuePoller] = []
         self._api: ApiServer | None = None
         self.state: dict[str, Any] = {}
@@ -64,11 +63,10 @@ class LocalStack:
             )
         for port in (o.aws_port, o.api_port):
             _check_free(o.host, port)
-        moto_patches.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # An invocation with nothing to count (S3's test event) is not worth a warning on the console.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        self._server = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
+        self._server = MotoProcess(o.host, o.aws_port)
         self._server.start()
         endpoint = f"http://{o.host}:{o.aws_port}"
         session = boto3.session.Session(

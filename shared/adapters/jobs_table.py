@@ -134,6 +134,34 @@ class JobsTable:
             raise LedgerError(f"opening job {ref.job_id} failed: {exc}") from exc
         return True
 
+    def create_running(
+        self, ref: ObjectRef, size: int, options: dict[str, str | None], owner: str,
+        lease_until: float, now: str,
+    ) -> Job | None:  # fmt: skip
+        """Open the job already running under our lease, in one write (a small file's first of two).
+        None when the job exists (a duplicate event: the regular path decides what to do)."""
+        values = {
+            "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
+            "etag": ref.etag, "size": size, "status": RUNNING, "source_key": f"{ref.bucket}/{ref.key}",
+            "kind": JOB_KIND, "partition_key_field": options.get("partition_key_field"),
+            "format_option": options.get("format"), "ordering": options.get("ordering"),
+            "aggregate": options.get("aggregate"), "sequencer": ref.sequencer,
+            "created_at": now, "updated_at": now, "started_at": now, "bytes_read": 0, "hops": 0,
+            "requests": 0, "lease_owner": owner, "lease_expires": lease_until,
+            **{f"n_{name}": 0 for name in _COUNTERS},
+        }  # fmt: skip
+        try:
+            self._client.put_item(
+                TableName=self.table,
+                Item=to_item(values),
+                ConditionExpression="attribute_not_exists(job_id)",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise LedgerError(f"opening job {ref.job_id} failed: {exc}") from exc
+        return job_from_item(to_item(values))
+
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
         """Take the job's lease: free, expired, or already ours. Raises when it is busy or finished.
 

@@ -52,6 +52,10 @@ class Ledger:
         self._last = clock()
         self.totals = Totals()
 
+    @property
+    def owner(self) -> str:
+        return self._owner
+
     # -- items ----------------------------------------------------------------
     def _payload(self, seq: int, data: bytes | None) -> dict[str, Any]:
         if data is None:

@@ -54,6 +54,7 @@ from shared.sending import Sender, settled_before
 
 from .ledger import Ledger, Totals
 from .messages import Continuation, continuation_body
+from .small import SmallFile, SmallFiles
 from .units import DONE, Batcher, Unit, make_units
 
 LEASE_GRACE_SECONDS = 60.0
@@ -93,6 +94,38 @@ class IngestService:
     ) -> None:
         self.config, self.ports = config, ports
         self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
+        self.clock, self.monotonic, self.sleep = clock, monotonic, sleep
+
+    # -- a batch's small files, together ------------------------------------------------
+    def small_file(self, message: ObjectRef | Continuation) -> bool:
+        """Whether a message is a small object's event that can run with others (its version known,
+        its size at most LOADER_SMALL_FILE_BYTES)."""
+        c = self.config
+        return (
+            isinstance(message, ObjectRef)
+            and c.small_file_bytes > 0
+            and message.version_id is not None
+            and message.size is not None
+            and message.size <= c.small_file_bytes
+            and message.key.startswith(c.incoming_prefix)
+            and not message.key.startswith(c.spill_prefix)
+        )
+
+    def run_small(
+        self, files: list[SmallFile], context: LambdaContext
+    ) -> tuple[set[str], list[SmallFile]]:
+        """Small files' records in shared requests; returns the message ids to redeliver and the
+        files left to the regular path."""
+        try:
+            return SmallFiles(self).run(files, context)
+        finally:
+            self.ports.events.flush()
+
+    def finish_job(self, ledger: Ledger, cursor: Any, size: int) -> Report:
+        return self._finish(ledger, cursor, size)
+
+    def fail_job(self, ledger: Ledger, failure: Failure, cursor: Any, bytes_read: int) -> Report:
+        return self._fail(ledger, failure, cursor, bytes_read)
 
     # -- entry points -----------------------------------------------------------
     def handle(

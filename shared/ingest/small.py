@@ -1,0 +1,243 @@
+"""Small files together: the records of a batch's small objects share PutRecords requests, while
+each job's counters, ledger items and final status stay its own and exact.
+
+A small job costs two DynamoDB writes when nothing fails: it is opened already running under this
+invocation's lease (one conditional PutItem, which also tells a duplicate event apart), and finished
+with its counts, cursor and status (one UpdateItem). Its object is read with one GetObject, whose
+response carries the metadata a HeadObject would have. Whatever does not fit this path (a job that
+exists, an object that cannot be read, a message without a version) goes the regular way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from shared.adapters.jobs_table import now_iso
+from shared.errors import ConfigError, LeaseLostError
+from shared.failures import Failure, classify
+from shared.job_sender import make_sender
+from shared.jobs import QUEUED, RUNNING, Job, ObjectRef
+from shared.limits import KinesisLimits
+from shared.models import Cursor, Entry, Rejection
+from shared.observability import log_job, logger
+from shared.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.packing import to_entries
+from shared.partition_keys import field_key, record_id_key
+from shared.ports import LambdaContext
+from shared.readers import ReadOptions, open_records
+from shared.readers.detect import TEXT
+from shared.sending import Failed, RequestOutcome, Sent
+
+from .ledger import Ledger
+from .units import DONE, Batcher, Unit
+
+if TYPE_CHECKING:
+    from .service import IngestService
+
+
+@dataclass(slots=True)
+class SmallFile:
+    """One message of the batch: a small object's event."""
+
+    message_id: str
+    ref: ObjectRef
+    final: bool = False
+
+
+@dataclass(slots=True)
+class _Job:
+    file: SmallFile
+    job: Job
+    data: bytes
+    ledger: Ledger
+    sent: list[Sent] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    records: int = 0
+    next_seq: int = 0
+    state: dict[str, object] = field(default_factory=dict)
+    failure: Failure | None = None
+    finished: bool = False
+
+
+@dataclass(slots=True)
+class _Group:
+    entries: list[Entry]
+    rejections: list[tuple[_Job, Rejection]]
+    ends: list[_Job]
+
+
+class SmallFiles:
+    def __init__(self, service: IngestService) -> None:
+        self.service = service
+
+    def run(
+        self, files: list[SmallFile], context: LambdaContext
+    ) -> tuple[set[str], list[SmallFile]]:
+        """Run the files together. Returns the message ids to redeliver, and the files left to the
+        regular path (their messages are handled one by one after this)."""
+        s, p = self.service, self.service.ports
+        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
+        remaining = context.get_remaining_time_in_millis() / 1000
+        lease_until = s.clock() + remaining + 60.0
+        regular: list[SmallFile] = []
+        opened: list[_Job] = []
+        for f in files:
+            try:
+                data, info = p.objects.get(f.ref.bucket, f.ref.key, f.ref.version_id or "")
+            except Exception:
+                regular.append(f)  # the regular path reads, and fails the job with the reason
+                continue
+            c = s.config
+            meta = info.metadata
+            options = {
+                "format": meta.get(META_FORMAT) or c.default_format,
+                "partition_key_field": meta.get(META_KEY_FIELD) or c.default_partition_key_field,
+                "ordering": meta.get(META_ORDERING) or c.default_ordering,
+                "aggregate": meta.get(META_AGGREGATE) or str(c.default_aggregate).lower(),
+            }
+            ref = ObjectRef(f.ref.bucket, f.ref.key, f.ref.version_id,
+                            f.ref.etag or info.etag, len(data), f.ref.sequencer)  # fmt: skip
+            job = p.jobs.create_running(ref, len(data), options, owner, lease_until, now_iso())
+            if job is None:
+                regular.append(f)  # a duplicate event, or a job another invocation opened
+                continue
+            p.events.changed(job, QUEUED, None)
+            p.events.changed(job, RUNNING, QUEUED)
+            ledger = Ledger(job, owner, c, p.jobs, p.records, p.objects, s.monotonic)
+            opened.append(_Job(f, job, data, ledger))
+        if not opened:
+            return set(), regular
+        logger.info("small files together", extra={"files": len(opened)})
+        by_options: dict[tuple[object, object], list[_Job]] = {}
+        for j in opened:
+            by_options.setdefault(
+                (j.job.extra.get("ordering"), j.job.extra.get("aggregate")), []
+            ).append(j)
+        redeliver: set[str] = set()
+        for group in by_options.values():
+            redeliver |= self._send(group, context)
+        return redeliver, regular
+
+    # -- one group of jobs with the same options ------------------------------------------
+    def _send(self, jobs: list[_Job], context: LambdaContext) -> set[str]:
+        s, p = self.service, self.service.ports
+        limits = p.stream.limits(s.config.max_request_kib)
+        try:
+            sender = make_sender(s.config, p.stream, jobs[0].job, limits, s.config.max_attempts,
+                                 s.monotonic, s.sleep)  # fmt: skip
+        except ConfigError as exc:
+            for j in jobs:
+                j.failure = classify(exc)
+                self._finish(j)
+            return set()
+        batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
+        owners: dict[int, _Job] = {}
+        pending: list[_Group] = []
+        deadline = (
+            s.monotonic()
+            + context.get_remaining_time_in_millis() / 1000
+            - s.config.time_margin_seconds / 2
+        )
+
+        def groups() -> Iterator[list[Entry]]:
+            rejections: list[tuple[_Job, Rejection]] = []
+            ends: list[_Job] = []
+            for j, item in self._items(jobs, limits):
+                if item is None:
+                    ends.append(j)
+                elif isinstance(item, Rejection):
+                    rejections.append((j, item))
+                else:
+                    owners[id(item)] = j
+                    full = batcher.add(item)
+                    if full:
+                        pending.append(_Group(full, rejections, ends))
+                        rejections, ends = [], []
+                        yield full
+            last = batcher.flush() or []
+            pending.append(_Group(last, rejections, ends))
+            yield last
+
+        try:
+            for outcome in sender.send_all(groups(), deadline):
+                self._settle(pending.pop(0), outcome, owners)
+        except LeaseLostError:
+            raise
+        except Exception as exc:
+            return self._stopped(jobs, exc)
+        return set()
+
+    def _items(
+        self, jobs: list[_Job], limits: KinesisLimits
+    ) -> Iterator[tuple[_Job, Entry | Rejection | None]]:
+        """Each job's keyed records, then its end (None); a file that cannot be read ends there."""
+        for j in jobs:
+            job = j.job
+            key_field = job.partition_key_field
+            try:
+                options = ReadOptions(max_record_bytes=limits.effective_record_bytes,
+                                      format=job.extra.get("format_option"), keep_value=bool(key_field))  # fmt: skip
+                stream = open_records(iter((j.data,)), job.key, options, Cursor())
+                if key_field and stream.format == TEXT:
+                    raise ConfigError(
+                        f"text records have no fields: partition-key field {key_field!r} does not apply"
+                    )
+                key = field_key(key_field) if key_field else record_id_key(job.job_id)
+                for item in to_entries(stream, key, limits):
+                    j.records += 1
+                    j.next_seq = item.seq + 1
+                    yield j, item
+                j.state = dict(stream.state)
+            except Exception as exc:
+                j.failure = classify(exc)
+            yield j, None
+
+    def _settle(self, group: _Group, outcome: RequestOutcome, owners: dict[int, _Job]) -> None:
+        for sent in outcome.sent:
+            owners.pop(id(sent.entry)).sent.append(sent)
+        for failed in outcome.failed:
+            owners.pop(id(failed.entry)).failed.append(failed)
+        for j, rejection in group.rejections:
+            j.rejections.append(rejection)
+        for j in group.ends:
+            self._finish(j)
+
+    def _finish(self, j: _Job) -> None:
+        """Settle the job's records (all of them are settled when its end is) and finish it."""
+        log_job(j.job.job_id)
+        cursor = Cursor(0, j.next_seq, 0, {**j.state, DONE: True})
+        read = [s.entry for s in j.sent] + [f.entry for f in j.failed]
+        outcome = RequestOutcome(sent=j.sent, failed=j.failed, calls=1 if read else 0)
+        j.ledger.settle(Unit(read, j.rejections, cursor, last=True), outcome)
+        size = len(j.data)
+        if j.failure is not None:
+            self.service.fail_job(j.ledger, j.failure, cursor, size)
+        else:
+            self.service.finish_job(j.ledger, cursor, size)
+        j.finished = True
+        log_job(None)
+
+    def _stopped(self, jobs: list[_Job], exc: Exception) -> set[str]:
+        """Sending stopped: an infrastructure error hands the unfinished jobs back to the queue (their
+        leases released, so the redelivery resumes at once from their start), except on a message's
+        last delivery, when its job fails; any other error fails them now."""
+        failure = classify(exc)
+        redeliver: set[str] = set()
+        for j in jobs:
+            if j.finished:
+                continue
+            if failure.retriable and not j.file.final:
+                self.service.ports.jobs.release_if_owner(j.job.job_id, j.ledger.owner)
+                redeliver.add(j.file.message_id)
+                continue
+            j.failure = failure  # its counts are what settled before the error
+            self._finish(j)
+        if redeliver:
+            logger.warning(
+                "small files handed back", extra={"files": len(redeliver), "error": failure.message}
+            )
+        return redeliver
