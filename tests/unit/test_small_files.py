@@ -87,7 +87,7 @@ def test_a_bad_file_fails_alone_and_rejections_keep_their_lines(ports):
 
 def test_a_duplicate_event_goes_the_regular_way(ports):
     files = {"a.jsonl": jsonl(0, 5), "b.jsonl": jsonl(1, 5)}
-    event, refs = upload(ports, files)
+    event, _ = upload(ports, files)
     svc = service(ports)
     handler(event, FakeContext(), service=svc)
     sent = len(ports.stream.records)
