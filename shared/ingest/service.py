@@ -19,6 +19,7 @@ from shared.errors import (
     JobFinishedError,
     JobNotFoundError,
     LeaseLostError,
+    RecordError,
 )
 from shared.failures import Failure, Kind, classify
 from shared.job_sender import make_sender
@@ -27,8 +28,10 @@ from shared.jobs import (
     COMPLETED_WITH_ERRORS,
     FAILED,
     QUEUED,
+    REC_FAILED,
     RETRYING,
     RUNNING,
+    SENT,
     Job,
     ObjectRef,
 )
@@ -42,6 +45,7 @@ from shared.ports import (
     JobEventSink,
     JobStore,
     LambdaContext,
+    LedgerMoves,
     MessageQueue,
     ObjectStore,
     RecordLedger,
@@ -50,6 +54,8 @@ from shared.ports import (
 from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter
+from shared.resend import entry_of, sent_move, still_failed_move
+from shared.routing import PER_KEY
 from shared.sending import Sender, settled_before
 
 from .ledger import Ledger, Totals
@@ -58,6 +64,7 @@ from .small import SmallFile, SmallFiles
 from .units import DONE, Batcher, Unit, make_units
 
 LEASE_GRACE_SECONDS = 60.0
+RESEND_PAGE = 500
 
 
 @dataclass(slots=True)
@@ -69,6 +76,7 @@ class IngestPorts:
     ingest_queue: MessageQueue
     retry_queue: MessageQueue
     events: JobEventSink
+    moves: LedgerMoves | None = None  # a per-key continuation resends failed records first
 
 
 @dataclass(slots=True)
@@ -249,6 +257,7 @@ class IngestService:
             limits = p.stream.limits(c.max_request_kib)
             sender = self.sender(job, limits)
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
+            self._resend_failed(ledger, sender, limits)
             entries, state, start = self._open_input(job, limits, counter)
         except LeaseLostError:
             raise
@@ -300,6 +309,44 @@ class IngestService:
             return Report(job.job_id, "continued", ledger.totals)
         assert settled is not None and settled.last
         return self._finish(ledger, settled.resume, job.size)
+
+    def _resend_failed(self, ledger: Ledger, sender: Sender, limits: KinesisLimits) -> None:
+        """Per-key order across invocations: records an earlier invocation of this job gave up on
+        (ledgered `failed`, before the checkpoint) go out again before anything newer is read. Those
+        still failing stay for the retry rounds; one that cannot be sent (its payload gone) too."""
+        job, p = ledger.job, self.ports
+        if p.moves is None or sender.routing.ordering != PER_KEY:
+            return
+        if not job.counts.failed or not job.cursor.seq:
+            return
+        start: dict[str, Any] | None = None
+        recovered = 0
+        while True:
+            page, start = p.records.by_status(job.job_id, REC_FAILED, RESEND_PAGE, start)
+            by_seq: dict[int, dict[str, Any]] = {}
+            entries: list[Entry] = []
+            for item in page:
+                if item["seq"] >= job.cursor.seq:
+                    continue
+                try:
+                    entries.append(entry_of(item, p.objects, self.config.bucket, limits))
+                except RecordError:
+                    continue  # the retry path makes it dead, with its reason
+                by_seq[item["seq"]] = item
+            if entries:
+                outcome = sender.send_batch(entries)
+                now = now_iso()
+                moves = [sent_move(by_seq[s.entry.seq], s, now, retry=False) for s in outcome.sent]
+                moves += [still_failed_move(by_seq[f.entry.seq], f, now) for f in outcome.failed]
+                applied = p.moves.apply(job.job_id, moves)
+                recovered += sum(1 for m in applied if m.values["status"] == SENT)
+            if not start:
+                break
+        fresh = p.jobs.get(job.job_id)
+        if fresh is not None:
+            job.counts = fresh.counts  # the moves changed the counters in the table
+        if recovered:
+            logger.info("failed records resent before reading on", extra={"recovered": recovered})
 
     def sender(self, job: Job, limits: KinesisLimits) -> Sender:
         """The sender for this job's options (a bad option is a ConfigError: the job fails with it)."""

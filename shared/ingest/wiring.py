@@ -11,7 +11,7 @@ from shared.adapters.jobs_table import JobsTable
 from shared.adapters.kinesis import KinesisStream
 from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
-from shared.adapters.records_table import RecordsTable
+from shared.adapters.records_table import LedgerTransactions, RecordsTable
 from shared.config import LoaderConfig, loader_config
 from shared.errors import ConfigError
 
@@ -30,6 +30,7 @@ def ports_for(config: LoaderConfig) -> IngestPorts:
         ingest_queue=Queue(sqs, config.ingest_queue_url),
         retry_queue=Queue(sqs, config.retry_queue_url),
         events=JobEvents(clients.client("events"), config.event_bus),
+        moves=LedgerTransactions(ddb, config.jobs_table, config.records_table),
     )
 
 

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.adapters.jobs_table import now_iso
-from shared.adapters.objects import PAYLOAD_MISSING
 from shared.adapters.queues import MAX_DELAY_SECONDS
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
-from shared.errors import RecordError
 from shared.failures import Failure, classify
 from shared.job_sender import make_sender
 from shared.jobs import (
@@ -43,6 +41,7 @@ from shared.ports import (
     RetryLeases,
     Stream,
 )
+from shared.resend import entry_of, move, sent_move
 from shared.sending import Failed, Sender, Sent
 
 from .messages import RetryRequest
@@ -219,48 +218,24 @@ class RetryService:
         moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
         moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]
         applied = self.ports.ledger.apply(job.job_id, moves)
-        for move in applied:
-            status = move.values["status"]
+        for applied_move in applied:
+            status = applied_move.values["status"]
             report.recovered += status == SENT
             report.failed += status == REC_FAILED
-            report.dead += status == DEAD and move.from_status != DEAD
+            report.dead += status == DEAD and applied_move.from_status != DEAD
         if len(applied) < len(moves):
             report.notes.append(
                 f"{len(moves) - len(applied)} records changed meanwhile and were left as they were"
             )
 
     def _entry(self, item: dict[str, Any], limits: KinesisLimits) -> Entry:
-        """The ledger item as an entry to resend; `RecordError` when it cannot be one."""
-        if "payload" in item:
-            data = bytes(item["payload"])
-        elif "payload_key" in item:
-            data = self.ports.objects.read(self.config.bucket, str(item["payload_key"]))
-        else:
-            raise RecordError(PAYLOAD_MISSING, "the payload was not kept (too large to hold)")
-        key = item.get("partition_key")
-        if not isinstance(key, str) or not key:
-            raise RecordError("PartitionKey", "the ledger item has no partition key")
-        size = len(data) + len(key.encode("utf-8"))
-        if size > limits.effective_record_bytes:
-            raise RecordError(
-                "Oversized",
-                f"{size} bytes, over the stream's {limits.effective_record_bytes}-byte limit",
-            )
-        return Entry(
-            int(item["seq"]), int(item.get("line", 0)), int(item.get("offset", 0)), data, key, size
-        )
+        return entry_of(item, self.ports.objects, self.config.bucket, limits)
 
     def _move(self, item: dict[str, Any], now: str, **values: Any) -> Transition:
-        values.setdefault("retries", int(item.get("retries", 0)) + 1)
-        return Transition(
-            item["seq"], item["status"], item["updated_at"], {"updated_at": now, **values}
-        )
+        return move(item, now, **values)
 
     def _sent(self, item: dict[str, Any], sent: Sent, now: str) -> Transition:
-        return self._move(
-            item, now, status=SENT, recovered=True, shard_id=sent.shard_id, sequence_number=sent.sequence_number,
-            attempts=int(item.get("attempts", 0)) + sent.attempts, recovered_at=now,
-        )  # fmt: skip
+        return sent_move(item, sent, now)
 
     def _failed(self, item: dict[str, Any], failed: Failed, now: str) -> Transition:
         retries = int(item.get("retries", 0)) + 1

@@ -140,3 +140,32 @@ def test_the_handler_runs_an_injected_service_on_an_s3_event(ports):
     event = sqs_event(note)
     assert handler(event, FakeContext(), service=service(ports)) == {"batchItemFailures": []}
     assert ports.jobs.get(ref.job_id).status == "completed" and len(ports.stream.records) == 4
+
+
+def test_a_continuation_sends_the_records_given_up_before_anything_newer(ports):
+    # GIVEN a per-key job whose first invocation met an outage: its records were given up (ledgered
+    # failed) and it continued
+    from shared.sending import INTERNAL
+    from tests.fakes import FakeLedgerMoves
+
+    ports.moves = FakeLedgerMoves(ports.jobs, ports.records)
+    down = {"on": True}
+    ports.stream.fail = lambda e: INTERNAL if down["on"] else None
+    ports.stream.limits_ = KinesisLimits(max_entries=10)
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
+    ingest = service(ports, max_attempts=2, max_in_flight=1)
+    first = ingest.handle(ref, FakeContext(remaining_s=Countdown(33, 1.0)))
+    job = ports.jobs.get(ref.job_id)
+    assert first.outcome == "continued" and job.counts.failed == job.cursor.seq > 0
+    given_up = job.cursor.seq
+    # WHEN the stream is back and the continuation runs
+    down["on"] = False
+    rest = ingest.handle(Continuation(ref.job_id, 1), FakeContext())
+    # THEN the given-up records went out first, in order, then the rest: nothing left to retry
+    assert rest.outcome == "completed"
+    order = [int(d.split(b" ")[1].rstrip(b"}")) for d, _ in ports.stream.records]
+    assert order == list(range(100))
+    job = ports.jobs.get(ref.job_id)
+    assert (job.counts.sent, job.counts.failed, job.status) == (100, 0, "completed")
+    assert all(i["status"] == "sent" and i["recovered"] for i in ports.records.items.values())
+    assert len(ports.records.items) == given_up
