@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import compare_bench, cpu_bench, ingest_bench, plan_bench, shard_bench
+from bench import (
+    compare_bench,
+    cpu_bench,
+    ingest_bench,
+    plan_bench,
+    shard_bench,
+    small_files_bench,
+)
 
 RESULTS = Path(__file__).with_name("results.json")
 GB = 1024**3
@@ -31,6 +38,7 @@ def main() -> None:
         compare = compare_bench.run(work)
         cpu = cpu_bench.run(work)
         shards = shard_bench.run()
+        small = small_files_bench.run()
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "throughput_ratio_vs_baseline": compare["throughput_ratio_vs_baseline"],
@@ -53,9 +61,19 @@ def main() -> None:
         "client_cpu_seconds_per_million_end_to_end": compare["client_cpu_seconds_per_million"],
         "lambda_cost_per_million_usd_512mb_arm64": cpu["lambda_cost_per_million_usd_512mb_arm64"],
         "plan_records_per_cpu_second_jsonl_200b": tp["records_per_cpu_second"],
+        "small_files": {
+            "files_per_minute": small["together"]["files_per_minute"],
+            "files_per_minute_one_at_a_time": small["one_at_a_time"]["files_per_minute"],
+            "aws_calls_per_file": small["together"]["aws_calls_per_file"],
+            "aws_calls_per_file_one_at_a_time": small["one_at_a_time"]["aws_calls_per_file"],
+            "ddb_writes_per_file": small["together"]["ddb_writes_per_file"],
+            "put_records_calls": small["together"]["put_records_calls"],
+            "put_records_calls_one_at_a_time": small["one_at_a_time"]["put_records_calls"],
+        },
         "plan_peak_rss_mb_by_format": {fmt: r["peak_rss_mb"] for fmt, r in rss.items()},
         "details": {"plan_throughput": tp, "plan_runs": rss, "plan_file_gb": plan_size / GB, "ingest": ingest,
-                    "compare": compare, "cpu": cpu, "shards": shards["runs"]},
+                    "compare": compare, "cpu": cpu, "shards": shards["runs"],
+                    "small_files": small},
         "seconds": round(time.time() - started, 1),
     }  # fmt: skip
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -87,6 +105,13 @@ def _print(r: dict[str, Any]) -> None:
          f"({r['aggregated_over_plain_cpu']}x)", "<= 1.5x"),
         ("CPU-s per million records, whole ingest client (moto server)",
          f"{r['client_cpu_seconds_per_million_end_to_end']}", ""),
+        ("500 small files (20 records) on loader local, files/minute",
+         f"{r['small_files']['files_per_minute']:,} (one at a time: {r['small_files']['files_per_minute_one_at_a_time']:,})", ">= 2,000"),
+        ("  AWS calls per small file (the functions')",
+         f"{r['small_files']['aws_calls_per_file']} ({r['small_files']['ddb_writes_per_file']} DynamoDB writes; "
+         f"one at a time: {r['small_files']['aws_calls_per_file_one_at_a_time']})", "<= 4, <= 2"),
+        ("  PutRecords calls for the 10,000 records",
+         f"{r['small_files']['put_records_calls']} (one at a time: {r['small_files']['put_records_calls_one_at_a_time']})", ""),
         ("plan: records per CPU-second", f"{r['plan_records_per_cpu_second_jsonl_200b']:,}", ">= 100,000"),
         ("plan peak RSS by format, 1 GB", ", ".join(f"{k} {v}" for k, v in r["plan_peak_rss_mb_by_format"].items()), "< 150"),
     ]  # fmt: skip
