@@ -87,6 +87,21 @@ def job_from_item(raw: dict[str, Any]) -> Job:
     )
 
 
+def _new_job(
+    ref: ObjectRef, size: int, options: dict[str, str | None], now: str, status: str
+) -> dict[str, Any]:
+    """A new job's item: its source, its options as given, zero counters."""
+    return {
+        "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
+        "etag": ref.etag, "size": size, "status": status, "source_key": f"{ref.bucket}/{ref.key}",
+        "kind": JOB_KIND, "format_option": options.get("format"),
+        "partition_key_field": options.get("partition_key_field"), "ordering": options.get("ordering"),
+        "aggregate": options.get("aggregate"), "sequencer": ref.sequencer,
+        "created_at": now, "updated_at": now, "bytes_read": 0, "hops": 0, "requests": 0,
+        **{f"n_{name}": 0 for name in _COUNTERS},
+    }  # fmt: skip
+
+
 class JobsTable:
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
@@ -113,26 +128,9 @@ class JobsTable:
 
         `ordering` and `aggregate` are kept as given (metadata or the stack's default) and checked
         when the job runs, so a bad value fails the job with its reason."""
-        values = {
-            "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
-            "etag": ref.etag, "size": size, "status": QUEUED, "source_key": f"{ref.bucket}/{ref.key}",
-            "kind": JOB_KIND,
-            "format_option": format_option, "partition_key_field": key_field, "sequencer": ref.sequencer,
-            "ordering": ordering, "aggregate": aggregate,
-            "created_at": now, "updated_at": now, "bytes_read": 0, "hops": 0, "requests": 0,
-            **{f"n_{name}": 0 for name in _COUNTERS},
-        }  # fmt: skip
-        try:
-            self._client.put_item(
-                TableName=self.table,
-                Item=to_item(values),
-                ConditionExpression="attribute_not_exists(job_id)",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise LedgerError(f"opening job {ref.job_id} failed: {exc}") from exc
-        return True
+        options = {"format": format_option, "partition_key_field": key_field,
+                   "ordering": ordering, "aggregate": aggregate}  # fmt: skip
+        return self._put_new(_new_job(ref, size, options, now, QUEUED)) is not None
 
     def create_running(
         self, ref: ObjectRef, size: int, options: dict[str, str | None], owner: str,
@@ -140,16 +138,12 @@ class JobsTable:
     ) -> Job | None:  # fmt: skip
         """Open the job already running under our lease, in one write (a small file's first of two).
         None when the job exists (a duplicate event: the regular path decides what to do)."""
-        values = {
-            "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
-            "etag": ref.etag, "size": size, "status": RUNNING, "source_key": f"{ref.bucket}/{ref.key}",
-            "kind": JOB_KIND, "partition_key_field": options.get("partition_key_field"),
-            "format_option": options.get("format"), "ordering": options.get("ordering"),
-            "aggregate": options.get("aggregate"), "sequencer": ref.sequencer,
-            "created_at": now, "updated_at": now, "started_at": now, "bytes_read": 0, "hops": 0,
-            "requests": 0, "lease_owner": owner, "lease_expires": lease_until,
-            **{f"n_{name}": 0 for name in _COUNTERS},
-        }  # fmt: skip
+        values = _new_job(ref, size, options, now, RUNNING)
+        values.update(started_at=now, lease_owner=owner, lease_expires=lease_until)
+        return self._put_new(values)
+
+    def _put_new(self, values: dict[str, Any]) -> Job | None:
+        """Put a job item unless one exists (None then: a duplicate event)."""
         try:
             self._client.put_item(
                 TableName=self.table,
@@ -159,7 +153,7 @@ class JobsTable:
         except ClientError as exc:
             if _conditional_failed(exc):
                 return None
-            raise LedgerError(f"opening job {ref.job_id} failed: {exc}") from exc
+            raise LedgerError(f"opening job {values['job_id']} failed: {exc}") from exc
         return job_from_item(to_item(values))
 
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
