@@ -46,16 +46,7 @@ def _cpu_per_million(path: Path, aggregate: bool) -> tuple[float, int]:
             e for e in to_entries(stream, field_key("user.id"), limits) if isinstance(e, Entry)
         )
 
-        def batches():  # type: ignore[no-untyped-def]
-            for entry in entries:
-                full = batcher.add(entry)
-                if full:
-                    yield full
-            last = batcher.flush()
-            if last:
-                yield last
-
-        for _ in sender.send_all(batches()):
+        for _ in sender.send_all(batcher.batches(entries)):
             pass
     cpu = time.process_time() - start
     return cpu * 1_000_000 / sink.records, sink.kinesis_records

@@ -41,16 +41,7 @@ def ours(
     )  # fmt: skip
     batcher = Batcher.for_sender(limits, routing, shards)
 
-    def batches():  # type: ignore[no-untyped-def]
-        for e in _entries(n, skewed):
-            full = batcher.add(e)
-            if full:
-                yield full
-        last = batcher.flush()
-        if last:
-            yield last
-
-    for _ in sender.send_all(batches()):
+    for _ in sender.send_all(batcher.batches(_entries(n, skewed))):
         pass
     return _figures(sim, clock, n, skewed) | {"ordering": ordering, "aggregate": aggregate}
 

@@ -88,13 +88,8 @@ class FilePlan:
         )  # fmt: skip
         batcher = Batcher.for_sender(limits, self.routing, len(self.shard_map))
         try:
-            for entry in self._entries(summary, on_reject):
-                full = batcher.add(entry)
-                if full:
-                    self._count(full, summary)
-            last = batcher.flush()
-            if last:
-                self._count(last, summary)
+            for batch in batcher.batches(self._entries(summary, on_reject)):
+                self._count(batch, summary)
         finally:
             summary.bytes_read = self._counter.count
             self._file.close()

@@ -80,6 +80,16 @@ class Batcher:
         self._in_request, self._request_size = 0, 0
         return self._take() or None
 
+    def batches(self, entries: Iterable[Entry]) -> Iterator[list[Entry]]:
+        """`entries` in batches (the last one partly filled)."""
+        for entry in entries:
+            full = self.add(entry)
+            if full:
+                yield full
+        last = self.flush()
+        if last:
+            yield last
+
 
 def make_units(
     items: Iterable[Entry | Rejection], packer: Batcher, state: dict[str, Any], start_seq: int = 0
