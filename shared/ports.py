@@ -70,6 +70,20 @@ class JobStore(Protocol):
     ) -> Job | None: ...
 
 
+class JobCatalog(Protocol):
+    """The jobs table as the API reads it: newest first, of one source key or all."""
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def newest(
+        self,
+        source_key: str | None,
+        limit: int,
+        start: dict[str, Any] | None = None,
+        prefixes: dict[str, str] | None = None,
+    ) -> tuple[list[Job], dict[str, Any] | None]: ...
+
+
 class RetryLeases(Protocol):
     """One retry invocation per job at a time, and the status moves a retry makes."""
 
@@ -95,6 +109,10 @@ class RecordLedger(Protocol):
 
     def by_status(
         self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    def page(
+        self, job_id: str, limit: int, start: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
 
@@ -123,6 +141,8 @@ class ObjectStore(Protocol):
     def put(self, bucket: str, key: str, data: bytes) -> None: ...
 
     def read(self, bucket: str, key: str) -> bytes: ...
+
+    def head_bytes(self, bucket: str, key: str, n: int) -> bytes | None: ...
 
 
 class MessageQueue(Protocol):

@@ -94,6 +94,21 @@ class FakeJobs:
         if status is not None or release:
             stored.lease_owner, stored.lease_expires = None, 0.0
 
+    def newest(self, source_key: str | None, limit: int, start: dict[str, Any] | None = None,
+               prefixes: dict[str, str] | None = None) -> tuple[list[Job], dict[str, Any] | None]:  # fmt: skip
+        jobs = sorted(self.jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
+        if source_key:
+            jobs = [j for j in jobs if f"{j.bucket}/{j.key}" == source_key]
+        if start:
+            at = next(i for i, j in enumerate(jobs) if j.job_id == start["job_id"])
+            jobs = jobs[at + 1 :]
+        page, more = jobs[:limit], len(jobs) > limit
+        values = {"job_id": lambda j: j.job_id, "source_key": lambda j: f"{j.bucket}/{j.key}"}
+        kept = [
+            j for j in page if all(values[a](j).startswith(p) for a, p in (prefixes or {}).items())
+        ]
+        return [copy.deepcopy(j) for j in kept], ({"job_id": page[-1].job_id} if more else None)
+
     def release_if_owner(self, job_id: str, owner: str) -> None:
         job = self.jobs.get(job_id)
         if job is not None and job.lease_owner == owner:
@@ -137,6 +152,14 @@ class FakeRecords:
         page = found[:limit]
         return page, ({"seq": page[-1]["seq"]} if len(found) > limit else None)
 
+    def page(self, job_id: str, limit: int, start: dict[str, Any] | None = None
+             ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:  # fmt: skip
+        after = start["seq"] if start else -1
+        found = sorted((i for (j, s), i in self.items.items() if j == job_id and s > after),
+                       key=lambda i: i["seq"])  # fmt: skip
+        page = found[:limit]
+        return page, ({"job_id": job_id, "seq": page[-1]["seq"]} if len(found) > limit else None)
+
 
 class FakeObjects:
     def __init__(self) -> None:
@@ -160,6 +183,10 @@ class FakeObjects:
             if counter is not None:
                 counter.count += len(data[i : i + 64])
             yield data[i : i + 64]
+
+    def head_bytes(self, bucket: str, key: str, n: int) -> bytes | None:
+        data = self.objects.get((bucket, key))
+        return None if data is None else data[:n]
 
     def get(self, bucket: str, key: str, version_id: str) -> tuple[bytes, ObjectInfo]:
         info = self.head(bucket, key, version_id)

@@ -75,3 +75,15 @@ def batch_write(
                 f"{len(pending)} ledger writes stayed unprocessed after {max_rounds} rounds"
             )
     return writes
+
+
+def query_page(
+    client: Any, start: dict[str, Any] | None = None, **query: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a Query, items and where the next one starts, both as plain values (the one
+    paging helper of every adapter: a caller pages by passing back what it got)."""
+    if start:
+        query["ExclusiveStartKey"] = to_item(start)
+    page = client.query(**query)
+    last = page.get("LastEvaluatedKey")
+    return [from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)

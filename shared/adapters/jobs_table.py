@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import from_item, to_item
+from shared.adapters.dynamo import from_item, query_page, to_item
 from shared.errors import (
     JobBusyError,
     JobFinishedError,
@@ -19,7 +19,7 @@ from shared.errors import (
 )
 from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
 from shared.models import Cursor
-from shared.names import JOB_KIND
+from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
 
 _COUNTERS = ("records", "sent", "failed", "rejected", "dead")
 
@@ -42,7 +42,11 @@ def _cursor_value(cursor: Cursor) -> dict[str, Any]:
 
 
 def job_from_item(raw: dict[str, Any]) -> Job:
-    item = from_item(raw)
+    return job_from_values(from_item(raw))
+
+
+def job_from_values(item: dict[str, Any]) -> Job:
+    """A job from its item's plain values."""
     cur = item.get("cursor") or {}
     return Job(
         job_id=item["job_id"],
@@ -155,6 +159,39 @@ class JobsTable:
                 return None
             raise LedgerError(f"opening job {values['job_id']} failed: {exc}") from exc
         return job_from_item(to_item(values))
+
+    def newest(
+        self,
+        source_key: str | None,
+        limit: int,
+        start: dict[str, Any] | None = None,
+        prefixes: dict[str, str] | None = None,
+    ) -> tuple[list[Job], dict[str, Any] | None]:
+        """One page of jobs newest first: of one source key (`bucket/key`), or all.
+
+        `prefixes` keeps only jobs whose attributes start so (`{"job_id": "6l3f"}`). DynamoDB filters
+        after it reads `limit` items, so a page may hold fewer jobs, or none, and still have a next one.
+        """
+        index, key = (
+            (JOBS_BY_KEY_INDEX, ("source_key", source_key))
+            if source_key
+            else (JOBS_BY_TIME_INDEX, ("kind", JOB_KIND))
+        )
+        values: dict[str, Any] = {":v": key[1]}
+        names = {"#k": key[0]}
+        query: dict[str, Any] = {}
+        if prefixes:
+            conditions = []
+            for i, (attribute, prefix) in enumerate(sorted(prefixes.items())):
+                names[f"#p{i}"], values[f":p{i}"] = attribute, prefix
+                conditions.append(f"begins_with(#p{i}, :p{i})")
+            query["FilterExpression"] = " AND ".join(conditions)
+        items, last = query_page(
+            self._client, start, TableName=self.table, IndexName=index,
+            KeyConditionExpression="#k = :v", ScanIndexForward=False, Limit=limit,
+            ExpressionAttributeNames=names, ExpressionAttributeValues=to_item(values), **query,
+        )  # fmt: skip
+        return [job_from_values(i) for i in items], last
 
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
         """Take the job's lease: free, expired, or already ours. Raises when it is busy or finished.
@@ -370,41 +407,3 @@ class RetryLease:
                 return None
             raise LedgerError(f"setting the status of job {job_id} failed: {exc}") from exc
         return job_from_item(out["Attributes"])
-
-
-def job_pages(
-    client: Any,
-    table: str,
-    index: str,
-    key: tuple[str, str],
-    limit: int,
-    start: dict[str, Any] | None,
-    prefixes: dict[str, str] | None = None,
-) -> tuple[list[Job], dict[str, Any] | None]:
-    """One page of jobs from an index keyed by `key` (attribute, value), newest first.
-
-    `prefixes` keeps only jobs whose attributes start so (`{"job_id": "6l3f"}`). DynamoDB filters
-    after it reads `limit` items, so a page may hold fewer jobs, or none, and still have a next one.
-    """
-    values: dict[str, Any] = {":v": key[1]}
-    names = {"#k": key[0]}
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": index,
-        "KeyConditionExpression": "#k = :v",
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if prefixes:
-        conditions = []
-        for i, (attribute, prefix) in enumerate(sorted(prefixes.items())):
-            names[f"#p{i}"], values[f":p{i}"] = attribute, prefix
-            conditions.append(f"begins_with(#p{i}, :p{i})")
-        kwargs["FilterExpression"] = " AND ".join(conditions)
-    kwargs["ExpressionAttributeNames"] = names
-    kwargs["ExpressionAttributeValues"] = to_item(values)
-    if start:
-        kwargs["ExclusiveStartKey"] = to_item(start)
-    page = client.query(**kwargs)
-    last = page.get("LastEvaluatedKey")
-    return [job_from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)

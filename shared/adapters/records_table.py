@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import batch_write, from_item, to_item
+from shared.adapters.dynamo import batch_write, from_item, query_page, to_item
 from shared.errors import LedgerError
 from shared.models import Transition
 from shared.names import RECORDS_STATUS_ATTRIBUTE, RECORDS_STATUS_INDEX
@@ -40,21 +40,16 @@ class RecordsTable:
         keys: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "KeyConditionExpression": "job_id = :j AND seq >= :s",
-                "ExpressionAttributeValues": to_item({":j": job_id, ":s": seq}),
-                "ProjectionExpression": "job_id, seq",
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
             try:
-                page = self._client.query(**kwargs)
+                items, start = query_page(
+                    self._client, start, TableName=self.table,
+                    KeyConditionExpression="job_id = :j AND seq >= :s",
+                    ExpressionAttributeValues=to_item({":j": job_id, ":s": seq}),
+                    ProjectionExpression="job_id, seq", ConsistentRead=True,
+                )  # fmt: skip
             except ClientError as exc:
                 raise LedgerError(f"reading the ledger of job {job_id} failed: {exc}") from exc
-            keys += page.get("Items", [])
-            start = page.get("LastEvaluatedKey")
+            keys += [to_item({"job_id": i["job_id"], "seq": i["seq"]}) for i in items]
             if not start:
                 break
         self.writes += batch_write(
@@ -72,18 +67,20 @@ class RecordsTable:
         self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One page of a job's records in a status, in seq order, through the status index."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": RECORDS_STATUS_INDEX,
-            "KeyConditionExpression": f"{RECORDS_STATUS_ATTRIBUTE} = :k",
-            "ExpressionAttributeValues": to_item({":k": status_key(job_id, status)}),
-            "Limit": limit,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = to_item(start)
-        page = self._client.query(**kwargs)
-        last = page.get("LastEvaluatedKey")
-        return [from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)
+        return query_page(
+            self._client, start, TableName=self.table, IndexName=RECORDS_STATUS_INDEX,
+            KeyConditionExpression=f"{RECORDS_STATUS_ATTRIBUTE} = :k",
+            ExpressionAttributeValues=to_item({":k": status_key(job_id, status)}), Limit=limit,
+        )  # fmt: skip
+
+    def page(
+        self, job_id: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of all a job's ledger items, in seq order."""
+        return query_page(
+            self._client, start, TableName=self.table, KeyConditionExpression="job_id = :j",
+            ExpressionAttributeValues=to_item({":j": job_id}), Limit=limit,
+        )  # fmt: skip
 
 
 def _status_delta(moves: list[Transition]) -> dict[str, int]:
@@ -156,20 +153,3 @@ class LedgerTransactions:
                 ":seen": move.seen_updated_at,
             }),
         }}  # fmt: skip
-
-
-def record_pages(
-    client: Any, table: str, job_id: str, limit: int, start: dict[str, Any] | None
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """One page of all a job's ledger items, in seq order."""
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "job_id = :j",
-        "ExpressionAttributeValues": to_item({":j": job_id}),
-        "Limit": limit,
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = to_item(start)
-    page = client.query(**kwargs)
-    last = page.get("LastEvaluatedKey")
-    return [from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)

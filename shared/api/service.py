@@ -7,13 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from shared.adapters.jobs_table import JobsTable, job_pages
-from shared.adapters.objects import Objects
-from shared.adapters.queues import Queue
-from shared.adapters.records_table import RecordsTable, record_pages
 from shared.config import LoaderConfig
 from shared.jobs import DEAD, JOB_ID_PATTERN, REC_FAILED, RECORD_STATUSES, Job
-from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
+from shared.ports import JobCatalog, MessageQueue, ObjectStore, RecordLedger
 from shared.retry.messages import RetryRequest
 
 from .errors import BadRequestError, ConflictError, NotFoundError
@@ -77,21 +73,19 @@ class Page:
     next_token: str | None
 
 
+@dataclass(slots=True)
+class ApiPorts:
+    jobs: JobCatalog
+    records: RecordLedger
+    retry_queue: MessageQueue
+    objects: ObjectStore | None = None  # spilled payloads' previews
+
+
 class JobsApi:
-    def __init__(
-        self,
-        config: LoaderConfig,
-        ddb: Any,
-        jobs: JobsTable,
-        records: RecordsTable,
-        retry_queue: Queue,
-        objects: Objects | None = None,
-        *,
-        token_key: bytes,
-    ) -> None:
+    def __init__(self, config: LoaderConfig, ports: ApiPorts, *, token_key: bytes) -> None:
         """`token_key` signs pagination tokens: a secret, never derived from public names."""
-        self._config, self._ddb, self._objects = config, ddb, objects
-        self._jobs, self._records, self._retry_queue = jobs, records, retry_queue
+        self._config, self._objects = config, ports.objects
+        self._jobs, self._records, self._retry_queue = ports.jobs, ports.records, ports.retry_queue
         self._secret = hashlib.sha256(token_key).digest()
 
     # -- validation -------------------------------------------------------------
@@ -131,10 +125,7 @@ class JobsApi:
         """Jobs newest first: all, of one key, or those whose key or id starts with a prefix."""
         n = self.limit(limit)
         prefixes: dict[str, str] = {}
-        if key:
-            index, partition = JOBS_BY_KEY_INDEX, ("source_key", self._source_key(key))
-        else:
-            index, partition = JOBS_BY_TIME_INDEX, ("kind", JOB_KIND)
+        source_key = self._source_key(key) if key else None
         if key_prefix:
             prefixes["source_key"] = self._source_key(key_prefix)
         if id_prefix:
@@ -143,15 +134,9 @@ class JobsApi:
                     "id_prefix must be 1 to 24 characters of a-z and 2-7", "InvalidIdPrefix"
                 )
             prefixes["job_id"] = id_prefix
-        scope = f"jobs:{partition[1]}:{sorted(prefixes.items())}"
-        jobs, last = job_pages(
-            self._ddb,
-            self._jobs.table,
-            index,
-            partition,
-            n,
-            decode_token(token, scope, self._secret),
-            prefixes,
+        scope = f"jobs:{source_key or 'job'}:{sorted(prefixes.items())}"
+        jobs, last = self._jobs.newest(
+            source_key, n, decode_token(token, scope, self._secret), prefixes
         )
         return Page([job_view(j) for j in jobs], encode_token(last, scope, self._secret))
 
@@ -177,7 +162,7 @@ class JobsApi:
         if status:
             items, last = self._records.by_status(job.job_id, status, n, start)
         else:
-            items, last = record_pages(self._ddb, self._records.table, job.job_id, n, start)
+            items, last = self._records.page(job.job_id, n, start)
         views = [record_view(i, self._spilled_head(i)) for i in items]
         return Page(views, encode_token(last, scope, self._secret))
 

@@ -13,7 +13,7 @@ from shared.adapters.records_table import RecordsTable
 from shared.config import LoaderConfig, loader_config
 from shared.observability import logger
 
-from .service import JobsApi
+from .service import ApiPorts, JobsApi
 
 
 def token_key(config: LoaderConfig) -> bytes:
@@ -33,8 +33,8 @@ def token_key(config: LoaderConfig) -> bytes:
 def jobs_api() -> JobsApi:
     c = loader_config()
     ddb = clients.client("dynamodb")
-    return JobsApi(
-        c, ddb, JobsTable(ddb, c.jobs_table), RecordsTable(ddb, c.records_table),
+    ports = ApiPorts(
+        JobsTable(ddb, c.jobs_table), RecordsTable(ddb, c.records_table),
         Queue(clients.client("sqs"), c.retry_queue_url), Objects(clients.client("s3")),
-        token_key=token_key(c),
     )  # fmt: skip
+    return JobsApi(c, ports, token_key=token_key(c))
