@@ -12,12 +12,13 @@ from bench.ingest_child import NullStream
 from shared.ingest.units import Batcher
 from shared.limits import KinesisLimits
 from shared.models import Entry
+from shared.pacing import ShardPacer
 from shared.packing import to_entries
 from shared.partition_keys import field_key
 from shared.readers import ReadOptions, open_records
 from shared.readers.source import file_chunks
 from shared.routing import PER_KEY, Routing
-from shared.sending import Sender, SendPolicy, ShardPacer
+from shared.sending import Sender, SendPolicy
 
 # AWS Lambda, arm64, us-east-1 list price (2026): USD per GB-second, and per request.
 ARM_GB_SECOND_USD = 0.0000133334

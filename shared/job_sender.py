@@ -9,8 +9,9 @@ from shared.config import LoaderConfig
 from shared.jobs import Job
 from shared.limits import KinesisLimits
 from shared.options import META_AGGREGATE, META_ORDERING, parse_aggregate, parse_ordering
+from shared.pacing import ShardPacer
 from shared.routing import Routing
-from shared.sending import Sender, SendPolicy, ShardPacer, StreamPort
+from shared.sending import Sender, SendPolicy, StreamPort
 
 
 def make_sender(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import from_item, query_page, to_item
+from shared.adapters.dynamo import query_page, to_item
+from shared.adapters.job_items import (
+    conditional_failed,
+    cursor_value,
+    job_from_item,
+    job_from_values,
+    new_job,
+)
 from shared.errors import (
     JobBusyError,
     JobFinishedError,
@@ -20,90 +25,7 @@ from shared.errors import (
 from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
 from shared.models import Cursor
 from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
-
-_COUNTERS = ("records", "sent", "failed", "rejected", "dead")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _cursor_value(cursor: Cursor) -> dict[str, Any]:
-    return {
-        "offset": cursor.offset,
-        "seq": cursor.seq,
-        "line": cursor.line,
-        "state": json.dumps(cursor.state),
-    }
-
-
-def job_from_item(raw: dict[str, Any]) -> Job:
-    return job_from_values(from_item(raw))
-
-
-def job_from_values(item: dict[str, Any]) -> Job:
-    """A job from its item's plain values."""
-    cur = item.get("cursor") or {}
-    return Job(
-        job_id=item["job_id"],
-        bucket=item["bucket"],
-        key=item["key"],
-        version_id=item.get("version_id"),
-        etag=item.get("etag"),
-        size=int(item.get("size", 0)),
-        status=item["status"],
-        counts=Counts(*(int(item.get(f"n_{name}", 0)) for name in _COUNTERS)),
-        cursor=Cursor(
-            int(cur.get("offset", 0)),
-            int(cur.get("seq", 0)),
-            int(cur.get("line", 1)),
-            json.loads(cur.get("state") or "{}"),
-        ),
-        bytes_read=int(item.get("bytes_read", 0)),
-        format=item.get("format"),
-        compression=item.get("compression"),
-        partition_key_field=item.get("partition_key_field"),
-        lease_owner=item.get("lease_owner"),
-        lease_expires=float(item.get("lease_expires", 0)),
-        hops=int(item.get("hops", 0)),
-        requests=int(item.get("requests", 0)),
-        error=item.get("error"),
-        error_code=item.get("error_code"),
-        created_at=item.get("created_at", ""),
-        updated_at=item.get("updated_at", ""),
-        finished_at=item.get("finished_at"),
-        extra={
-            k: item[k]
-            for k in (
-                "format_option",
-                "ordering",
-                "aggregate",
-                "sequencer",
-                "started_at",
-                "retry_round",
-            )
-            if k in item
-        },
-    )
-
-
-def _new_job(
-    ref: ObjectRef, size: int, options: dict[str, str | None], now: str, status: str
-) -> dict[str, Any]:
-    """A new job's item: its source, its options as given, zero counters."""
-    return {
-        "job_id": ref.job_id, "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id,
-        "etag": ref.etag, "size": size, "status": status, "source_key": f"{ref.bucket}/{ref.key}",
-        "kind": JOB_KIND, "format_option": options.get("format"),
-        "partition_key_field": options.get("partition_key_field"), "ordering": options.get("ordering"),
-        "aggregate": options.get("aggregate"), "sequencer": ref.sequencer,
-        "created_at": now, "updated_at": now, "bytes_read": 0, "hops": 0, "requests": 0,
-        **{f"n_{name}": 0 for name in _COUNTERS},
-    }  # fmt: skip
+from shared.timestamps import now_iso
 
 
 class JobsTable:
@@ -134,7 +56,7 @@ class JobsTable:
         when the job runs, so a bad value fails the job with its reason."""
         options = {"format": format_option, "partition_key_field": key_field,
                    "ordering": ordering, "aggregate": aggregate}  # fmt: skip
-        return self._put_new(_new_job(ref, size, options, now, QUEUED)) is not None
+        return self._put_new(new_job(ref, size, options, now, QUEUED)) is not None
 
     def create_running(
         self, ref: ObjectRef, size: int, options: dict[str, str | None], owner: str,
@@ -142,7 +64,7 @@ class JobsTable:
     ) -> Job | None:  # fmt: skip
         """Open the job already running under our lease, in one write (a small file's first of two).
         None when the job exists (a duplicate event: the regular path decides what to do)."""
-        values = _new_job(ref, size, options, now, RUNNING)
+        values = new_job(ref, size, options, now, RUNNING)
         values.update(started_at=now, lease_owner=owner, lease_expires=lease_until)
         return self._put_new(values)
 
@@ -155,7 +77,7 @@ class JobsTable:
                 ConditionExpression="attribute_not_exists(job_id)",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return None
             raise LedgerError(f"opening job {values['job_id']} failed: {exc}") from exc
         return job_from_item(to_item(values))
@@ -225,7 +147,7 @@ class JobsTable:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise LedgerError(f"taking the lease of job {job_id} failed: {exc}") from exc
             job = self.get(job_id)
             if job is None:
@@ -260,7 +182,7 @@ class JobsTable:
         is dropped, so a continuation can take it at once.
         """
         sets: dict[str, Any] = {
-            "cursor": _cursor_value(cursor),
+            "cursor": cursor_value(cursor),
             "bytes_read": bytes_read,
             "updated_at": now_iso(),
         }
@@ -290,7 +212,7 @@ class JobsTable:
                 ExpressionAttributeValues=to_item(values),
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 raise LeaseLostError(f"job {job.job_id}: the lease is no longer {owner}'s") from exc
             raise LedgerError(f"checkpointing job {job.job_id} failed: {exc}") from exc
 
@@ -325,7 +247,7 @@ class JobsTable:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return None
             raise LedgerError(f"failing job {job_id} failed: {exc}") from exc
         return job_from_item(out["Attributes"])
@@ -340,70 +262,3 @@ class JobsTable:
                 ConditionExpression="lease_owner = :owner",
                 ExpressionAttributeValues=to_item({":owner": owner}),
             )
-
-
-class RetryLease:
-    """One retry invocation per job at a time (a lease on the job item, apart from the ingest lease)."""
-
-    def __init__(self, client: Any, table: str) -> None:
-        self._client = client
-        self.table = table
-
-    def acquire(self, job_id: str, owner: str, until: float, now: float, round_: int = 0) -> bool:
-        """Take the retry lease; the job also notes which retry round is running (for progress)."""
-        try:
-            self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="SET retry_owner = :owner, retry_until = :until, retry_round = :round",
-                ConditionExpression=(
-                    "attribute_exists(job_id) AND "
-                    "(attribute_not_exists(retry_until) OR retry_until < :now OR retry_owner = :owner)"
-                ),
-                ExpressionAttributeValues=to_item(
-                    {":owner": owner, ":until": until, ":now": now, ":round": round_}
-                ),
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise LedgerError(f"taking the retry lease of job {job_id} failed: {exc}") from exc
-        return True
-
-    def release(self, job_id: str, owner: str) -> None:
-        with contextlib.suppress(ClientError):
-            self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="REMOVE retry_owner, retry_until",
-                ConditionExpression="retry_owner = :owner",
-                ExpressionAttributeValues=to_item({":owner": owner}),
-            )
-
-    def set_status(
-        self, job_id: str, status: str, when: tuple[str, ...], require_no_failed: bool = False
-    ) -> Job | None:
-        """Move the job to `status` if it is in one of `when` (and, if asked, has no failed record
-        left). Returns the job as it was, or None when it was not in such a state."""
-        condition = "#st IN (" + ", ".join(f":w{i}" for i in range(len(when))) + ")"
-        if require_no_failed:
-            condition += " AND n_failed = :zero"
-        values: dict[str, Any] = {f":w{i}": s for i, s in enumerate(when)}
-        values.update({":status": status, ":now": now_iso()})
-        if require_no_failed:
-            values[":zero"] = 0
-        try:
-            out = self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="SET #st = :status, updated_at = :now, finished_at = :now",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise LedgerError(f"setting the status of job {job_id} failed: {exc}") from exc
-        return job_from_item(out["Attributes"])

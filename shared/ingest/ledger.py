@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.jobs_table import now_iso
 from shared.config import TRACK_ALL, LoaderConfig
 from shared.jobs import REC_FAILED, REJECTED, SENT, Counts, Job
 from shared.models import Cursor, Rejection
 from shared.ports import JobStore, ObjectStore, RecordLedger
 from shared.sending import RequestOutcome
+from shared.timestamps import now_iso
 
 from .units import Unit
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.jobs_table import now_iso
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.errors import (
@@ -57,6 +56,7 @@ from shared.readers.source import ByteCounter
 from shared.resend import entry_of, sent_move, still_failed_move
 from shared.routing import PER_KEY
 from shared.sending import Sender, settled_before
+from shared.timestamps import now_iso
 
 from .ledger import Ledger, Totals
 from .messages import Continuation, continuation_body

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.adapters.jobs_table import now_iso
 from shared.errors import ConfigError, LeaseLostError
 from shared.failures import Failure, classify
 from shared.job_sender import make_sender
@@ -30,6 +29,7 @@ from shared.ports import LambdaContext
 from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 from shared.sending import Failed, RequestOutcome, Sent
+from shared.timestamps import now_iso
 
 from .ledger import Ledger
 from .units import DONE, Batcher, Unit

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.jobs_table import now_iso
 from shared.adapters.queues import MAX_DELAY_SECONDS
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
@@ -43,6 +42,7 @@ from shared.ports import (
 )
 from shared.resend import entry_of, move, sent_move
 from shared.sending import Failed, Sender, Sent
+from shared.timestamps import now_iso
 
 from .messages import RetryRequest
 

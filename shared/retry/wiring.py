@@ -6,11 +6,12 @@ from functools import lru_cache
 
 from shared.adapters import clients
 from shared.adapters.job_events import JobEvents
-from shared.adapters.jobs_table import JobsTable, RetryLease
+from shared.adapters.jobs_table import JobsTable
 from shared.adapters.kinesis import KinesisStream
 from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import LedgerTransactions, RecordsTable
+from shared.adapters.retry_lease import RetryLease
 from shared.config import loader_config
 
 from .service import RetryPorts, RetryService

@@ -8,17 +8,16 @@ import pytest
 
 from shared.errors import StreamFatalError, StreamRetriableError
 from shared.models import Entry
+from shared.pacing import PACING_MARGIN_S, ShardPacer
 from shared.routing import NONE, Routing
 from shared.sending import (
     INTERNAL,
-    PACING_MARGIN_S,
     PATIENCE,
     STALLED_ATTEMPTS,
     THROTTLED,
     EntryResult,
     Sender,
     SendPolicy,
-    ShardPacer,
 )
 from shared.shards import ShardMap
 

@@ -1,0 +1,81 @@
+"""The retry lease: one retry invocation per job at a time, on the job's item."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamo import to_item
+from shared.adapters.job_items import conditional_failed, job_from_item
+from shared.errors import LedgerError
+from shared.jobs import Job
+from shared.timestamps import now_iso
+
+
+class RetryLease:
+    """One retry invocation per job at a time (a lease on the job item, apart from the ingest lease)."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self.table = table
+
+    def acquire(self, job_id: str, owner: str, until: float, now: float, round_: int = 0) -> bool:
+        """Take the retry lease; the job also notes which retry round is running (for progress)."""
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression="SET retry_owner = :owner, retry_until = :until, retry_round = :round",
+                ConditionExpression=(
+                    "attribute_exists(job_id) AND "
+                    "(attribute_not_exists(retry_until) OR retry_until < :now OR retry_owner = :owner)"
+                ),
+                ExpressionAttributeValues=to_item(
+                    {":owner": owner, ":until": until, ":now": now, ":round": round_}
+                ),
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise LedgerError(f"taking the retry lease of job {job_id} failed: {exc}") from exc
+        return True
+
+    def release(self, job_id: str, owner: str) -> None:
+        with contextlib.suppress(ClientError):
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression="REMOVE retry_owner, retry_until",
+                ConditionExpression="retry_owner = :owner",
+                ExpressionAttributeValues=to_item({":owner": owner}),
+            )
+
+    def set_status(
+        self, job_id: str, status: str, when: tuple[str, ...], require_no_failed: bool = False
+    ) -> Job | None:
+        """Move the job to `status` if it is in one of `when` (and, if asked, has no failed record
+        left). Returns the job as it was, or None when it was not in such a state."""
+        condition = "#st IN (" + ", ".join(f":w{i}" for i in range(len(when))) + ")"
+        if require_no_failed:
+            condition += " AND n_failed = :zero"
+        values: dict[str, Any] = {f":w{i}": s for i, s in enumerate(when)}
+        values.update({":status": status, ":now": now_iso()})
+        if require_no_failed:
+            values[":zero"] = 0
+        try:
+            out = self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"job_id": job_id}),
+                UpdateExpression="SET #st = :status, updated_at = :now, finished_at = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return None
+            raise LedgerError(f"setting the status of job {job_id} failed: {exc}") from exc
+        return job_from_item(out["Attributes"])
