@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared import names
 from shared.errors import ConfigError
@@ -108,8 +108,8 @@ class LoaderConfig:
     default_ordering: str = PER_KEY
     default_aggregate: bool = False
     small_file_bytes: int = 1024 * 1024
-    shard_records_per_second: float = SHARD_RECORDS_PER_SECOND
-    shard_bytes_per_second: float = SHARD_BYTES_PER_SECOND
+    shard_records_per_second: float = float(SHARD_RECORDS_PER_SECOND)
+    shard_bytes_per_second: float = float(SHARD_BYTES_PER_SECOND)
     max_retries: int = 5
     retry_max_delay_seconds: int = 3600
     token_key: str = ""
@@ -130,6 +130,8 @@ class LoaderConfig:
                 raise ConfigError(
                     f"environment variable {names.ENV_DEFAULT_FORMAT}: {exc}"
                 ) from exc
+        defaults = {f.name: f.default for f in fields(cls)}
+        tuned = {name: _read(env, var, parse, defaults[name]) for name, var, parse in _TUNABLE}
         return cls(
             bucket=_read(env, names.ENV_BUCKET, str),
             stream=_read(env, names.ENV_STREAM, str),
@@ -137,51 +139,12 @@ class LoaderConfig:
             records_table=_read(env, names.ENV_RECORDS_TABLE, str),
             retry_queue_url=_read(env, names.ENV_RETRY_QUEUE_URL, str),
             ingest_queue_url=env.get(names.ENV_INGEST_QUEUE_URL, ""),
-            record_tracking=_read(env, names.ENV_RECORD_TRACKING, _tracking, TRACK_FAILURES),
-            max_request_kib=_read(env, names.ENV_MAX_REQUEST_KIB, _request_kib, 5 * 1024),
-            max_in_flight=_read(env, names.ENV_MAX_IN_FLIGHT, _positive(int), 4),
-            max_attempts=_read(env, names.ENV_MAX_ATTEMPTS, _positive(int), 8),
-            checkpoint_every_requests=_read(env, names.ENV_CHECKPOINT_REQUESTS, _positive(int), 4),
-            checkpoint_every_seconds=_read(
-                env, names.ENV_CHECKPOINT_SECONDS, _positive(float), 10.0
-            ),
-            time_margin_seconds=_read(env, names.ENV_TIME_MARGIN_SECONDS, _positive(float), 30.0),
-            max_hops=_read(env, names.ENV_MAX_HOPS, _positive(int), 2000),
-            inline_payload_bytes=_read(
-                env, names.ENV_INLINE_PAYLOAD_BYTES, _positive(int), 32 * 1024
-            ),
-            retry_delay_seconds=_read(env, names.ENV_RETRY_DELAY_SECONDS, _positive(int), 60),
             default_format=fmt,
             default_partition_key_field=env.get(names.ENV_DEFAULT_PARTITION_KEY_FIELD) or None,
-            default_ordering=_read(
-                env, names.ENV_DEFAULT_ORDERING, _option(parse_ordering), PER_KEY
-            ),
-            default_aggregate=_read(
-                env, names.ENV_DEFAULT_AGGREGATE, _option(parse_aggregate), False
-            ),
-            small_file_bytes=_read(env, names.ENV_SMALL_FILE_BYTES, _non_negative_int, 1024 * 1024),
-            shard_records_per_second=_read(
-                env,
-                names.ENV_SHARD_RECORDS_PER_SECOND,
-                _positive(float),
-                float(SHARD_RECORDS_PER_SECOND),
-            ),
-            shard_bytes_per_second=_read(
-                env,
-                names.ENV_SHARD_BYTES_PER_SECOND,
-                _positive(float),
-                float(SHARD_BYTES_PER_SECOND),
-            ),
-            max_retries=_read(env, names.ENV_MAX_RETRIES, _bounded(int, 100), 5),
-            retry_max_delay_seconds=_read(
-                env, names.ENV_RETRY_MAX_DELAY_SECONDS, _bounded(int, 86400), 3600
-            ),
             token_key=env.get(names.ENV_TOKEN_KEY, ""),
             token_secret_arn=env.get(names.ENV_TOKEN_SECRET_ARN, ""),
             event_bus=env.get(names.ENV_EVENT_BUS) or "default",
-            max_receive_count=_read(
-                env, names.ENV_MAX_RECEIVE_COUNT, _positive(int), names.MAX_RECEIVE_COUNT
-            ),
+            **tuned,
         )
 
     def last_delivery(self, receive_count: int | str | None) -> bool:
@@ -190,6 +153,29 @@ class LoaderConfig:
             return int(receive_count or 0) >= self.max_receive_count
         except ValueError:
             return False
+
+
+# Settings with a default (the dataclass's, written once): field, environment variable, parser.
+_TUNABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("record_tracking", names.ENV_RECORD_TRACKING, _tracking),
+    ("max_request_kib", names.ENV_MAX_REQUEST_KIB, _request_kib),
+    ("max_in_flight", names.ENV_MAX_IN_FLIGHT, _positive(int)),
+    ("max_attempts", names.ENV_MAX_ATTEMPTS, _positive(int)),
+    ("checkpoint_every_requests", names.ENV_CHECKPOINT_REQUESTS, _positive(int)),
+    ("checkpoint_every_seconds", names.ENV_CHECKPOINT_SECONDS, _positive(float)),
+    ("time_margin_seconds", names.ENV_TIME_MARGIN_SECONDS, _positive(float)),
+    ("max_hops", names.ENV_MAX_HOPS, _positive(int)),
+    ("inline_payload_bytes", names.ENV_INLINE_PAYLOAD_BYTES, _positive(int)),
+    ("retry_delay_seconds", names.ENV_RETRY_DELAY_SECONDS, _positive(int)),
+    ("default_ordering", names.ENV_DEFAULT_ORDERING, _option(parse_ordering)),
+    ("default_aggregate", names.ENV_DEFAULT_AGGREGATE, _option(parse_aggregate)),
+    ("small_file_bytes", names.ENV_SMALL_FILE_BYTES, _non_negative_int),
+    ("shard_records_per_second", names.ENV_SHARD_RECORDS_PER_SECOND, _positive(float)),
+    ("shard_bytes_per_second", names.ENV_SHARD_BYTES_PER_SECOND, _positive(float)),
+    ("max_retries", names.ENV_MAX_RETRIES, _bounded(int, 100)),
+    ("retry_max_delay_seconds", names.ENV_RETRY_MAX_DELAY_SECONDS, _bounded(int, 86400)),
+    ("max_receive_count", names.ENV_MAX_RECEIVE_COUNT, _positive(int)),
+)
 
 
 @lru_cache(maxsize=1)
