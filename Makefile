@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: setup local test test-unit fuzz lint format typecheck bench synth deploy destroy clean lock
+.PHONY: test-integration test-e2e setup local test test-unit fuzz lint format typecheck bench synth deploy destroy clean lock
 
 # The virtualenv comes from the lock (every package pinned, every file's hash checked), and is
 # brought up to date whenever the lock changes. `make lock` rewrites the locks after a dependency change.
@@ -36,7 +36,15 @@ test: $(STAMP)
 
 # The unit tests alone (no AWS, no moto, no network): seconds, for the edit-test loop.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q -m unit
+
+# Against moto in this process (adapters, handlers, the CDK app synthesized in-process).
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto -m "integration or infra"
+
+# Against `loader local`, started as a user would.
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto -m e2e
 
 # The fuzz tests (hypothesis) at length: thousands of generated and mutated inputs per property.
 fuzz: $(STAMP)

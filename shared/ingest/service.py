@@ -54,6 +54,7 @@ from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter
 from shared.resend import entry_of, sent_move, still_failed_move
+from shared.retry.messages import RetryRequest
 from shared.routing import PER_KEY
 from shared.sending import Sender, settled_before
 from shared.timestamps import now_iso
@@ -423,7 +424,7 @@ class IngestService:
         if counts.failed:
             ledger.checkpoint(cursor, size)  # everything settled, the cursor at the end
             self.ports.retry_queue.send(
-                {"job_id": job.job_id, "round": 1}, self.config.retry_delay_seconds
+                RetryRequest(job.job_id, 1).body(), self.config.retry_delay_seconds
             )
             status = RETRYING
         else:
