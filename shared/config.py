@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from shared import names
@@ -178,7 +177,7 @@ _TUNABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
 )
 
 
-@lru_cache(maxsize=1)
 def loader_config() -> LoaderConfig:
-    """The process's configuration, read once (a Lambda's environment does not change)."""
+    """The function's configuration, from its environment (read each time: a few microseconds, and
+    the composition roots keep one service per configuration, so nothing needs resetting)."""
     return LoaderConfig.from_env()

@@ -13,6 +13,7 @@ from shared.adapters import put_records_codec
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
+_generation = 0  # how many times the clients were forgotten: a service made before holds stale ones
 # Standard retry mode: botocore retries throttles and 5xx with backoff before we see them.
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
 # PutRecords requests are built by the packer, which already holds them to Kinesis's limits; botocore's
@@ -46,5 +47,12 @@ def client(service: str) -> Any:
 
 def reset() -> None:
     """Forget cached clients (tests switch backends between cases)."""
+    global _generation
     with _lock:
         _clients.clear()
+        _generation += 1
+
+
+def generation() -> int:
+    """Changes when the cached clients are forgotten: the composition roots key their services by it."""
+    return _generation

@@ -1,4 +1,5 @@
-"""The production ports of the API, made once per warm process."""
+"""The API function's composition root: the boto3 adapters wired into the service, once per warm
+process and configuration."""
 
 from __future__ import annotations
 
@@ -29,9 +30,13 @@ def token_key(config: LoaderConfig) -> bytes:
     return os.urandom(32)
 
 
-@lru_cache(maxsize=1)
 def jobs_api() -> JobsApi:
-    c = loader_config()
+    """The composition root: the API for this environment, made once per warm process."""
+    return _api_for(loader_config(), clients.generation())
+
+
+@lru_cache(maxsize=4)
+def _api_for(c: LoaderConfig, _clients: int) -> JobsApi:
     ddb = clients.client("dynamodb")
     ports = ApiPorts(
         JobsTable(ddb, c.jobs_table), RecordsTable(ddb, c.records_table),

@@ -1,4 +1,5 @@
-"""The production ports of the ingest service, made once per warm process."""
+"""The ingest function's composition root: the boto3 adapters wired into the service, once per
+warm process and configuration."""
 
 from __future__ import annotations
 
@@ -34,7 +35,11 @@ def ports_for(config: LoaderConfig) -> IngestPorts:
     )
 
 
-@lru_cache(maxsize=1)
 def ingest_service() -> IngestService:
-    config = loader_config()
+    """The composition root: the service for this environment, made once per warm process."""
+    return _service_for(loader_config(), clients.generation())
+
+
+@lru_cache(maxsize=4)
+def _service_for(config: LoaderConfig, _clients: int) -> IngestService:
     return IngestService(config, ports_for(config))

@@ -1,4 +1,5 @@
-"""The production ports of the retry service, made once per warm process."""
+"""The retry function's composition root: the boto3 adapters wired into the service, once per
+warm process and configuration."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import LedgerTransactions, RecordsTable
 from shared.adapters.retry_lease import RetryLease
-from shared.config import loader_config
+from shared.config import LoaderConfig, loader_config
 
 from .service import RetryPorts, RetryService
 
 
-@lru_cache(maxsize=1)
 def retry_service() -> RetryService:
-    c = loader_config()
+    """The composition root: the service for this environment, made once per warm process."""
+    return _service_for(loader_config(), clients.generation())
+
+
+@lru_cache(maxsize=4)
+def _service_for(c: LoaderConfig, _clients: int) -> RetryService:
     ddb = clients.client("dynamodb")
     ports = RetryPorts(
         jobs=JobsTable(ddb, c.jobs_table),

@@ -10,9 +10,6 @@ import boto3
 
 from infra import names, schema
 from shared.adapters import clients
-from shared.config import loader_config
-from shared.ingest.wiring import ingest_service
-from shared.retry.wiring import retry_service
 from tests.integration.conftest import REGION
 from tests.lambda_helpers import s3_notification, sqs_event
 
@@ -121,7 +118,6 @@ def create(monkeypatch: Any, shards: int = 1, **env: str) -> LocalStack:
 
 
 def reset_caches() -> None:
-    loader_config.cache_clear()
-    ingest_service.cache_clear()
-    retry_service.cache_clear()
+    """Fresh boto3 clients (fault hooks installed by a test go with them). The services need no
+    reset: each composition root keeps one per configuration, so a changed setting makes a new one."""
     clients.reset()

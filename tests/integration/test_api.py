@@ -9,7 +9,6 @@ import pytest
 from lambdas.api.handler import handler as api_handler
 from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.api.wiring import jobs_api
 from shared.sending import PATIENCE, THROTTLED
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of, jsonl
@@ -18,10 +17,7 @@ from tests.lambda_helpers import FakeContext, api_event
 
 @pytest.fixture
 def stack(aws, monkeypatch):
-    jobs_api.cache_clear()
-    s = moto_stack.create(monkeypatch, LOADER_MAX_ATTEMPTS="1")
-    yield s
-    jobs_api.cache_clear()
+    return moto_stack.create(monkeypatch, LOADER_MAX_ATTEMPTS="1")
 
 
 def call(method, path, query=None, body=None):
@@ -221,7 +217,6 @@ def test_a_tampered_or_borrowed_token_is_a_400(stack):
 def test_records_show_the_start_of_their_bytes_inline_or_spilled(stack, monkeypatch):
     monkeypatch.setenv("LOADER_INLINE_PAYLOAD_BYTES", "40")
     moto_stack.reset_caches()
-    jobs_api.cache_clear()
     long_line = b'{"bad": "' + b"x" * 500
     job_id = upload_and_ingest(stack, "p.jsonl", b"not json\n" + long_line + b"\n")
     _, page = call("GET", f"/jobs/{job_id}/records", {"status": "rejected"})
