@@ -25,7 +25,21 @@ from shared.sending import EntryResult
 from shared.shards import ShardMap
 
 
-class FakeJobs:
+class Failing:
+    """Fails chosen operations on request, as the real service would: `fail_next("record_progress",
+    exc, times=2)` raises `exc` from the next two calls of that method (a throttle past botocore's
+    retries, a lost lease, a timeout), then the fake behaves again."""
+
+    def fail_next(self, operation: str, exc: BaseException, times: int = 1) -> None:
+        self.__dict__.setdefault("_failing", {}).setdefault(operation, []).extend([exc] * times)
+
+    def _check(self, operation: str) -> None:
+        queue = self.__dict__.get("_failing", {}).get(operation)
+        if queue:
+            raise queue.pop(0)
+
+
+class FakeJobs(Failing):
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}
         self.writes = 0
@@ -36,6 +50,7 @@ class FakeJobs:
 
     def create(self, ref: ObjectRef, size: int, format_option: str | None, key_field: str | None,
                now: str, *, ordering: str | None = None, aggregate: str | None = None) -> bool:  # fmt: skip
+        self._check("create")
         if ref.job_id in self.jobs:
             return False
         self.writes += 1
@@ -49,6 +64,7 @@ class FakeJobs:
 
     def create_running(self, ref: ObjectRef, size: int, options: dict[str, str | None], owner: str,
                        lease_until: float, now: str) -> Job | None:  # fmt: skip
+        self._check("create_running")
         if ref.job_id in self.jobs:
             return None
         self.writes += 1
@@ -63,6 +79,7 @@ class FakeJobs:
         return copy.deepcopy(self.jobs[ref.job_id])
 
     def acquire(self, job_id: str, owner: str, lease_until: float, now: float, hop: int) -> Job:
+        self._check("acquire")
         job = self.jobs.get(job_id)
         if job is None:
             raise JobNotFoundError(job_id)
@@ -80,6 +97,7 @@ class FakeJobs:
     def record_progress(self, job: Job, owner: str, cursor: Cursor, delta: Counts, bytes_read: int,
                         requests: int, *, status: str | None = None, release: bool = False,
                         error: str | None = None, error_code: str | None = None) -> None:  # fmt: skip
+        self._check("record_progress")
         stored = self.jobs[job.job_id]
         if stored.lease_owner != owner or stored.status != RUNNING:
             raise LeaseLostError(job.job_id)
@@ -127,11 +145,12 @@ class FakeJobs:
         return was
 
 
-class FakeRecords:
+class FakeRecords(Failing):
     def __init__(self) -> None:
         self.items: dict[tuple[str, int], dict[str, Any]] = {}
 
     def put(self, items: Sequence[dict[str, Any]]) -> None:
+        self._check("put")
         for item in items:
             self.items[(item["job_id"], item["seq"])] = dict(item)
 
@@ -146,6 +165,7 @@ class FakeRecords:
 
     def by_status(self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
                   ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:  # fmt: skip
+        self._check("by_status")
         after = start["seq"] if start else -1
         found = sorted((i for (j, s), i in self.items.items()
                         if j == job_id and i["status"] == status and s > after), key=lambda i: i["seq"])  # fmt: skip
@@ -161,7 +181,7 @@ class FakeRecords:
         return page, ({"job_id": job_id, "seq": page[-1]["seq"]} if len(found) > limit else None)
 
 
-class FakeObjects:
+class FakeObjects(Failing):
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.versions: dict[tuple[str, str], str] = {}
@@ -180,6 +200,8 @@ class FakeObjects:
                start: int = 0, counter: ByteCounter | None = None) -> Iterator[bytes]:  # fmt: skip
         data = self.objects[(bucket, key)][start:]
         for i in range(0, len(data), 64):
+            if i >= self.__dict__.get("fail_after_bytes", len(data) + 1):
+                self._check("chunks")  # the connection drops part way through the object
             if counter is not None:
                 counter.count += len(data[i : i + 64])
             yield data[i : i + 64]
