@@ -98,19 +98,18 @@ class FilePlan:
     def _count(self, batch: list[Entry], summary: PlanSummary) -> None:
         """Requests as the sender would make them (its routing, lanes and aggregates) for the map."""
         for request in plan_batch(batch, self.shard_map, self.limits, self.routing).requests:
-            if request:
-                summary.requests += 1
-                size = sum(e.size for e in request)
-                summary.largest_request_bytes = max(summary.largest_request_bytes, size)
-                summary.largest_request_entries = max(summary.largest_request_entries, len(request))
-                for unit in request:
-                    summary.kinesis_records += 1
-                    summary.kinesis_bytes += unit.size
-                    summary.billable_kib += -(-unit.size // ON_DEMAND_UNIT)
-                    summary.payload_units += -(-unit.size // PAYLOAD_UNIT)
-                    if unit.members:
-                        summary.aggregates += 1
-                        summary.aggregated_records += len(unit.members)
+            summary.requests += 1
+            size = sum(e.size for e in request)
+            summary.largest_request_bytes = max(summary.largest_request_bytes, size)
+            summary.largest_request_entries = max(summary.largest_request_entries, len(request))
+            for unit in request:
+                summary.kinesis_records += 1
+                summary.kinesis_bytes += unit.size
+                summary.billable_kib += -(-unit.size // ON_DEMAND_UNIT)
+                summary.payload_units += -(-unit.size // PAYLOAD_UNIT)
+                if unit.members:
+                    summary.aggregates += 1
+                    summary.aggregated_records += len(unit.members)
 
     def _entries(
         self, summary: PlanSummary, on_reject: Callable[[Rejection], None]

@@ -97,16 +97,12 @@ class RequestOutcome:
     failed: list[Failed] = field(default_factory=list)
     calls: int = 0
     throttled: int = 0
-    kinesis_records: int = 0  # records as the stream counts them (an aggregate is one)
-    kinesis_bytes: int = 0
 
     def merge(self, other: RequestOutcome) -> None:
         self.sent += other.sent
         self.failed += other.failed
         self.calls += other.calls
         self.throttled += other.throttled
-        self.kinesis_records += other.kinesis_records
-        self.kinesis_bytes += other.kinesis_bytes
 
 
 MAP_REFRESH_INTERVAL_S = 1.0  # ListShards at most this often per sender, however stale the map
@@ -351,8 +347,6 @@ def settled_before(exc: BaseException) -> RequestOutcome | None:
 
 
 def _sent(outcome: RequestOutcome, entry: Entry, result: EntryResult, attempt: int) -> None:
-    outcome.kinesis_records += 1
-    outcome.kinesis_bytes += entry.size
     shard, number = result.shard_id or "", result.sequence_number or ""
     for member in entry.members or (entry,):
         outcome.sent.append(Sent(member, shard, number, attempt))

@@ -183,6 +183,7 @@ class FakeRecords(Failing):
 
 class FakeObjects(Failing):
     def __init__(self) -> None:
+        self.gets = 0
         self.objects: dict[tuple[str, str], bytes] = {}
         self.versions: dict[tuple[str, str], str] = {}
 
@@ -212,7 +213,7 @@ class FakeObjects(Failing):
 
     def get(self, bucket: str, key: str, version_id: str) -> tuple[bytes, ObjectInfo]:
         info = self.head(bucket, key, version_id)
-        self.gets = getattr(self, "gets", 0) + 1
+        self.gets += 1
         return self.objects[(bucket, key)], info
 
     def put(self, bucket: str, key: str, data: bytes) -> None:

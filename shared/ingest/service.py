@@ -102,7 +102,6 @@ class IngestService:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config, self.ports = config, ports
-        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
         self.clock, self.monotonic, self.sleep = clock, monotonic, sleep
 
     # -- a batch's small files, together ------------------------------------------------
@@ -165,7 +164,7 @@ class IngestService:
         if isinstance(message, ObjectRef) and jobs.get(message.job_id) is None:
             jobs.create(message, message.size or 0, None, None, now_iso())
         was = jobs.fail_unfinished(
-            message.job_id, failure.job_error, failure.code, (QUEUED, RUNNING), self._clock()
+            message.job_id, failure.job_error, failure.code, (QUEUED, RUNNING), self.clock()
         )
         if was is not None:
             was.error = failure.job_error
@@ -218,7 +217,7 @@ class IngestService:
         remaining = context.get_remaining_time_in_millis() / 1000
         try:
             job = self.ports.jobs.acquire(
-                job_id, owner, self._clock() + remaining + LEASE_GRACE_SECONDS, self._clock(), hop
+                job_id, owner, self.clock() + remaining + LEASE_GRACE_SECONDS, self.clock(), hop
             )
         except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not run", extra={"reason": str(exc)})
@@ -235,7 +234,7 @@ class IngestService:
     # -- the job ------------------------------------------------------------------
     def _run(self, job: Job, owner: str, hop: int, context: LambdaContext, final: bool) -> Report:
         c, p = self.config, self.ports
-        ledger = Ledger(job, owner, c, p.jobs, p.records, p.objects, self._monotonic)
+        ledger = Ledger(job, owner, c, p.jobs, p.records, p.objects, self.monotonic)
         if hop > c.max_hops:
             failure = Failure(
                 Kind.FILE,
@@ -266,7 +265,7 @@ class IngestService:
             return self._stop(ledger, exc, None, job.bytes_read, final)
         units = make_units(entries, batcher, state, job.cursor.seq)
         deadline = (
-            self._monotonic()
+            self.monotonic()
             + context.get_remaining_time_in_millis() / 1000
             - c.time_margin_seconds / 2
         )
@@ -353,7 +352,7 @@ class IngestService:
         """The sender for this job's options (a bad option is a ConfigError: the job fails with it)."""
         c = self.config
         return make_sender(
-            c, self.ports.stream, job, limits, c.max_attempts, self._monotonic, self._sleep
+            c, self.ports.stream, job, limits, c.max_attempts, self.monotonic, self.sleep
         )
 
     def _stop(
