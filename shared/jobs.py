@@ -126,3 +126,63 @@ class Job:
         if self.finished or self.status == RETRYING:
             return 1.0
         return min(1.0, self.bytes_read / self.size) if self.size else 0.0
+
+
+@dataclass(slots=True)
+class LedgerItem:
+    """One item of the records table: a record that needs attention (or any, with tracking `all`).
+
+    The payload is kept inline (`payload`), spilled to S3 (`payload_key`), or was too large to hold
+    (`payload_missing`). Stored as the set fields only: None and False are left out.
+    """
+
+    job_id: str
+    seq: int
+    status: str
+    updated_at: str
+    line: int = 0
+    offset: int = 0
+    partition_key: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    retries: int = 0
+    payload: bytes | None = None
+    payload_key: str | None = None
+    payload_size: int | None = None
+    payload_missing: bool = False
+    shard_id: str | None = None
+    sequence_number: str | None = None
+    recovered: bool = False
+    recovered_at: str | None = None
+
+    @property
+    def payload_kept(self) -> bool:
+        return self.payload is not None or self.payload_key is not None
+
+    def values(self) -> dict[str, Any]:
+        """The attributes to store."""
+        out: dict[str, Any] = {}
+        for name in _LEDGER_FIELDS:
+            value = getattr(self, name)
+            if value is not None and value is not False:
+                out[name] = value
+        return out
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> LedgerItem:
+        """An item read back; attributes it does not know (the status index key) are dropped."""
+        known = {k: v for k, v in values.items() if k in _LEDGER_FIELDS}
+        for name in _LEDGER_INTS:
+            if name in known:
+                known[name] = int(known[name])
+        if "payload" in known:
+            known["payload"] = bytes(known["payload"])
+        if "payload_size" in known:
+            known["payload_size"] = int(known["payload_size"])
+        known["status"] = RecordStatus(known["status"])
+        return cls(**known)
+
+
+_LEDGER_FIELDS = tuple(LedgerItem.__dataclass_fields__)
+_LEDGER_INTS = ("seq", "line", "offset", "attempts", "retries")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from shared.jobs import Counts, Job, ObjectRef
+from shared.jobs import Counts, Job, LedgerItem, ObjectRef
 from shared.limits import KinesisLimits
 from shared.models import Cursor, ObjectInfo, Transition
 from shared.readers.source import ByteCounter
@@ -101,19 +101,19 @@ class RetryLeases(Protocol):
 class RecordLedger(Protocol):
     """The records table: items for the records that need attention."""
 
-    def put(self, items: Sequence[dict[str, Any]]) -> None: ...
+    def put(self, items: Sequence[LedgerItem]) -> None: ...
 
     def delete_from(self, job_id: str, seq: int) -> int: ...
 
-    def get(self, job_id: str, seq: int) -> dict[str, Any] | None: ...
+    def get(self, job_id: str, seq: int) -> LedgerItem | None: ...
 
     def by_status(
         self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    ) -> tuple[list[LedgerItem], dict[str, Any] | None]: ...
 
     def page(
         self, job_id: str, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    ) -> tuple[list[LedgerItem], dict[str, Any] | None]: ...
 
 
 class LedgerMoves(Protocol):

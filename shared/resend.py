@@ -7,25 +7,23 @@ from typing import Any
 
 from shared.adapters.objects import PAYLOAD_MISSING
 from shared.errors import RecordError
-from shared.jobs import REC_FAILED, SENT
+from shared.jobs import REC_FAILED, SENT, LedgerItem
 from shared.limits import KinesisLimits
 from shared.models import Entry, Transition
 from shared.ports import ObjectStore
 from shared.sending import Failed, Sent
 
 
-def entry_of(
-    item: dict[str, Any], objects: ObjectStore, bucket: str, limits: KinesisLimits
-) -> Entry:
+def entry_of(item: LedgerItem, objects: ObjectStore, bucket: str, limits: KinesisLimits) -> Entry:
     """The ledger item as an entry to resend; `RecordError` when it cannot be one."""
-    if "payload" in item:
-        data = bytes(item["payload"])
-    elif "payload_key" in item:
-        data = objects.read(bucket, str(item["payload_key"]))
+    if item.payload is not None:
+        data = item.payload
+    elif item.payload_key is not None:
+        data = objects.read(bucket, item.payload_key)
     else:
         raise RecordError(PAYLOAD_MISSING, "the payload was not kept (too large to hold)")
-    key = item.get("partition_key")
-    if not isinstance(key, str) or not key:
+    key = item.partition_key
+    if not key:
         raise RecordError("PartitionKey", "the ledger item has no partition key")
     size = len(data) + len(key.encode("utf-8"))
     if size > limits.effective_record_bytes:
@@ -33,32 +31,27 @@ def entry_of(
             "Oversized",
             f"{size} bytes, over the stream's {limits.effective_record_bytes}-byte limit",
         )
-    return Entry(
-        int(item["seq"]), int(item.get("line", 0)), int(item.get("offset", 0)), data, key, size
-    )
+    return Entry(item.seq, item.line, item.offset, data, key, size)
 
 
-def move(item: dict[str, Any], now: str, **values: Any) -> Transition:
-    values.setdefault("retries", int(item.get("retries", 0)) + 1)
-    return Transition(
-        item["seq"], item["status"], item["updated_at"], {"updated_at": now, **values}
-    )
+def move(item: LedgerItem, now: str, **values: Any) -> Transition:
+    values.setdefault("retries", item.retries + 1)
+    return Transition(item.seq, item.status, item.updated_at, {"updated_at": now, **values})
 
 
-def sent_move(item: dict[str, Any], sent: Sent, now: str, *, retry: bool = True) -> Transition:
+def sent_move(item: LedgerItem, sent: Sent, now: str, *, retry: bool = True) -> Transition:
     """The record went through: `sent`, recovered (a retry round counts among its retries)."""
-    extra = {} if retry else {"retries": int(item.get("retries", 0))}
+    extra = {} if retry else {"retries": item.retries}
     return move(
         item, now, status=SENT, recovered=True, shard_id=sent.shard_id,
-        sequence_number=sent.sequence_number, attempts=int(item.get("attempts", 0)) + sent.attempts,
+        sequence_number=sent.sequence_number, attempts=item.attempts + sent.attempts,
         recovered_at=now, **extra,
     )  # fmt: skip
 
 
-def still_failed_move(item: dict[str, Any], failed: Failed, now: str) -> Transition:
+def still_failed_move(item: LedgerItem, failed: Failed, now: str) -> Transition:
     """Sent again outside a retry round and failed again: still `failed`, its attempts counted."""
     return move(
-        item, now, status=REC_FAILED, retries=int(item.get("retries", 0)),
-        attempts=int(item.get("attempts", 0)) + failed.attempts,
+        item, now, status=REC_FAILED, retries=item.retries, attempts=item.attempts + failed.attempts,
         error_code=failed.error_code, error_message=failed.error_message,
     )  # fmt: skip

@@ -17,7 +17,7 @@ from shared.errors import (
     LeaseLostError,
     PayloadMissingError,
 )
-from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
+from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, LedgerItem, ObjectRef
 from shared.limits import KinesisLimits
 from shared.models import Cursor, Entry, ObjectInfo, Transition
 from shared.readers.source import ByteCounter
@@ -147,12 +147,12 @@ class FakeJobs(Failing):
 
 class FakeRecords(Failing):
     def __init__(self) -> None:
-        self.items: dict[tuple[str, int], dict[str, Any]] = {}
+        self.items: dict[tuple[str, int], LedgerItem] = {}
 
-    def put(self, items: Sequence[dict[str, Any]]) -> None:
+    def put(self, items: Sequence[LedgerItem]) -> None:
         self._check("put")
         for item in items:
-            self.items[(item["job_id"], item["seq"])] = dict(item)
+            self.items[(item.job_id, item.seq)] = LedgerItem.from_values(item.values())
 
     def delete_from(self, job_id: str, seq: int) -> int:
         gone = [k for k in self.items if k[0] == job_id and k[1] >= seq]
@@ -160,25 +160,25 @@ class FakeRecords(Failing):
             del self.items[k]
         return len(gone)
 
-    def get(self, job_id: str, seq: int) -> dict[str, Any] | None:
+    def get(self, job_id: str, seq: int) -> LedgerItem | None:
         return self.items.get((job_id, seq))
 
     def by_status(self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
-                  ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:  # fmt: skip
+                  ) -> tuple[list[LedgerItem], dict[str, Any] | None]:  # fmt: skip
         self._check("by_status")
         after = start["seq"] if start else -1
         found = sorted((i for (j, s), i in self.items.items()
-                        if j == job_id and i["status"] == status and s > after), key=lambda i: i["seq"])  # fmt: skip
+                        if j == job_id and i.status == status and s > after), key=lambda i: i.seq)  # fmt: skip
         page = found[:limit]
-        return page, ({"seq": page[-1]["seq"]} if len(found) > limit else None)
+        return page, ({"seq": page[-1].seq} if len(found) > limit else None)
 
     def page(self, job_id: str, limit: int, start: dict[str, Any] | None = None
-             ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:  # fmt: skip
+             ) -> tuple[list[LedgerItem], dict[str, Any] | None]:  # fmt: skip
         after = start["seq"] if start else -1
         found = sorted((i for (j, s), i in self.items.items() if j == job_id and s > after),
-                       key=lambda i: i["seq"])  # fmt: skip
+                       key=lambda i: i.seq)  # fmt: skip
         page = found[:limit]
-        return page, ({"job_id": job_id, "seq": page[-1]["seq"]} if len(found) > limit else None)
+        return page, ({"job_id": job_id, "seq": page[-1].seq} if len(found) > limit else None)
 
 
 class FakeObjects(Failing):
@@ -327,10 +327,11 @@ class FakeLedgerMoves:
         counts = self._jobs.jobs[job_id].counts
         for move in moves:
             item = self._records.items.get((job_id, move.seq))
-            if item is None or item["status"] != move.from_status:
+            if item is None or item.status != move.from_status:
                 continue
-            item.update(move.values)
+            moved = LedgerItem.from_values({**item.values(), **move.values})
+            self._records.items[(job_id, move.seq)] = moved
             setattr(counts, move.from_status, getattr(counts, move.from_status) - 1)
-            setattr(counts, item["status"], getattr(counts, item["status"]) + 1)
+            setattr(counts, moved.status, getattr(counts, moved.status) + 1)
             applied.append(move)
         return applied

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import batch_write, from_item, query_page, to_item
 from shared.errors import LedgerError
+from shared.jobs import LedgerItem
 from shared.models import Transition
 from shared.names import RECORDS_STATUS_ATTRIBUTE, RECORDS_STATUS_INDEX
 
@@ -23,13 +24,13 @@ class RecordsTable:
         self.table = table
         self.writes = 0
 
-    def put(self, items: Sequence[dict[str, Any]]) -> None:
+    def put(self, items: Sequence[LedgerItem]) -> None:
         """Write (or overwrite: items are keyed by job and seq, so a replay is harmless)."""
         requests = []
-        for values in items:
+        for item in items:
             values = {
-                **values,
-                RECORDS_STATUS_ATTRIBUTE: status_key(values["job_id"], values["status"]),
+                **item.values(),
+                RECORDS_STATUS_ATTRIBUTE: status_key(item.job_id, item.status),
             }
             requests.append({"PutRequest": {"Item": to_item(values)}})
         self.writes += batch_write(self._client, self.table, requests)
@@ -57,30 +58,32 @@ class RecordsTable:
         )
         return len(keys)
 
-    def get(self, job_id: str, seq: int) -> dict[str, Any] | None:
+    def get(self, job_id: str, seq: int) -> LedgerItem | None:
         out = self._client.get_item(
             TableName=self.table, Key=to_item({"job_id": job_id, "seq": seq})
         )
-        return from_item(out["Item"]) if "Item" in out else None
+        return LedgerItem.from_values(from_item(out["Item"])) if "Item" in out else None
 
     def by_status(
         self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    ) -> tuple[list[LedgerItem], dict[str, Any] | None]:
         """One page of a job's records in a status, in seq order, through the status index."""
-        return query_page(
+        items, last = query_page(
             self._client, start, TableName=self.table, IndexName=RECORDS_STATUS_INDEX,
             KeyConditionExpression=f"{RECORDS_STATUS_ATTRIBUTE} = :k",
             ExpressionAttributeValues=to_item({":k": status_key(job_id, status)}), Limit=limit,
         )  # fmt: skip
+        return [LedgerItem.from_values(i) for i in items], last
 
     def page(
         self, job_id: str, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    ) -> tuple[list[LedgerItem], dict[str, Any] | None]:
         """One page of all a job's ledger items, in seq order."""
-        return query_page(
+        items, last = query_page(
             self._client, start, TableName=self.table, KeyConditionExpression="job_id = :j",
             ExpressionAttributeValues=to_item({":j": job_id}), Limit=limit,
         )  # fmt: skip
+        return [LedgerItem.from_values(i) for i in items], last
 
 
 def _status_delta(moves: list[Transition]) -> dict[str, int]:

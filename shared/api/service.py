@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.config import LoaderConfig
-from shared.jobs import DEAD, JOB_ID_PATTERN, REC_FAILED, RECORD_STATUSES, Job
+from shared.jobs import DEAD, JOB_ID_PATTERN, REC_FAILED, RECORD_STATUSES, Job, LedgerItem
 from shared.ports import JobCatalog, MessageQueue, ObjectStore, RecordLedger
 from shared.retry.messages import RetryRequest
 
@@ -56,13 +56,12 @@ _RECORD_FIELDS = (
 PREVIEW_BYTES = 200
 
 
-def record_view(item: dict[str, Any], spilled: bytes | None = None) -> dict[str, Any]:
+def record_view(item: LedgerItem, spilled: bytes | None = None) -> dict[str, Any]:
     """A ledger item as the API shows it; `payload_preview` is the start of the record's bytes."""
-    view = {name: item.get(name) for name in _RECORD_FIELDS}
-    view["attempts"] = view["attempts"] or 0
-    view["retries"] = view["retries"] or 0
-    view["payload_kept"] = "payload" in item or "payload_key" in item
-    head = bytes(item["payload"])[:PREVIEW_BYTES] if "payload" in item else spilled
+    view: dict[str, Any] = {name: getattr(item, name) for name in _RECORD_FIELDS}
+    view["recovered"] = item.recovered or None
+    view["payload_kept"] = item.payload_kept
+    head = item.payload[:PREVIEW_BYTES] if item.payload is not None else spilled
     view["payload_preview"] = head.decode("utf-8", "replace") if head is not None else None
     return view
 
@@ -166,12 +165,10 @@ class JobsApi:
         views = [record_view(i, self._spilled_head(i)) for i in items]
         return Page(views, encode_token(last, scope, self._secret))
 
-    def _spilled_head(self, item: dict[str, Any]) -> bytes | None:
-        if "payload_key" not in item or self._objects is None:
+    def _spilled_head(self, item: LedgerItem) -> bytes | None:
+        if item.payload_key is None or self._objects is None:
             return None
-        return self._objects.head_bytes(
-            self._config.bucket, str(item["payload_key"]), PREVIEW_BYTES
-        )
+        return self._objects.head_bytes(self._config.bucket, item.payload_key, PREVIEW_BYTES)
 
     def request_retry(self, job_id: str, body: Any) -> dict[str, Any]:
         job = self._job(job_id)
@@ -180,7 +177,7 @@ class JobsApi:
         count = job.counts.failed + (job.counts.dead if include_dead else 0)
         if seqs is not None:
             found = [self._records.get(job.job_id, s) for s in seqs]
-            count = sum(1 for item in found if item and item["status"] in statuses)
+            count = sum(1 for item in found if item and item.status in statuses)
         if count == 0:
             which = "failed or dead" if include_dead else "failed"
             hint = (

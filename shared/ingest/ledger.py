@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.config import TRACK_ALL, LoaderConfig
-from shared.jobs import REC_FAILED, REJECTED, SENT, Counts, Job
+from shared.jobs import REC_FAILED, REJECTED, SENT, Counts, Job, LedgerItem
 from shared.models import Cursor, Rejection
 from shared.ports import JobStore, ObjectStore, RecordLedger
 from shared.sending import RequestOutcome
@@ -45,7 +45,7 @@ class Ledger:
     ) -> None:
         self.job, self._owner, self._config = job, owner, config
         self._jobs, self._records, self._objects, self._clock = jobs, records, objects, clock
-        self._items: list[dict[str, Any]] = []
+        self._items: list[LedgerItem] = []
         self._delta = Counts()
         self._requests = 0
         self._units_since = 0
@@ -66,11 +66,8 @@ class Ledger:
         self._objects.put(self._config.bucket, key, data)
         return {"payload_key": key, "payload_size": len(data)}
 
-    def _item(self, seq: int, line: int, offset: int, status: str, **values: Any) -> dict[str, Any]:
-        return {
-            "job_id": self.job.job_id, "seq": seq, "line": line, "offset": offset, "status": status,
-            "updated_at": now_iso(), **values,
-        }  # fmt: skip
+    def _item(self, seq: int, line: int, offset: int, status: str, **values: Any) -> LedgerItem:
+        return LedgerItem(self.job.job_id, seq, status, now_iso(), line, offset, **values)
 
     def settle(self, unit: Unit, outcome: RequestOutcome) -> None:
         """Take a unit's outcome whole or not at all (a spill that fails leaves no half unit)."""
@@ -82,7 +79,7 @@ class Ledger:
         self._settle(outcome, [], len(outcome.sent) + len(outcome.failed))
 
     def _settle(self, outcome: RequestOutcome, rejections: list[Rejection], records: int) -> None:
-        items: list[dict[str, Any]] = []
+        items: list[LedgerItem] = []
         for failed in outcome.failed:
             e = failed.entry
             items.append(self._item(

@@ -32,6 +32,7 @@ from shared.jobs import (
     RUNNING,
     SENT,
     Job,
+    LedgerItem,
     ObjectRef,
 )
 from shared.limits import KinesisLimits
@@ -323,16 +324,16 @@ class IngestService:
         recovered = 0
         while True:
             page, start = p.records.by_status(job.job_id, REC_FAILED, RESEND_PAGE, start)
-            by_seq: dict[int, dict[str, Any]] = {}
+            by_seq: dict[int, LedgerItem] = {}
             entries: list[Entry] = []
             for item in page:
-                if item["seq"] >= job.cursor.seq:
+                if item.seq >= job.cursor.seq:
                     continue
                 try:
                     entries.append(entry_of(item, p.objects, self.config.bucket, limits))
                 except RecordError:
                     continue  # the retry path makes it dead, with its reason
-                by_seq[item["seq"]] = item
+                by_seq[item.seq] = item
             if entries:
                 outcome = sender.send_batch(entries)
                 now = now_iso()

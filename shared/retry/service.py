@@ -25,6 +25,7 @@ from shared.jobs import (
     RUNNING,
     SENT,
     Job,
+    LedgerItem,
 )
 from shared.limits import KinesisLimits
 from shared.models import Entry, Transition
@@ -162,19 +163,17 @@ class RetryService:
                     return report
         return self._after_round(job.job_id, request, report)
 
-    def _pages(
-        self, job: Job, status: str, request: RetryRequest
-    ) -> Iterator[list[dict[str, Any]]]:
+    def _pages(self, job: Job, status: str, request: RetryRequest) -> Iterator[list[LedgerItem]]:
         """Records in `status`, page by page; while the ingest still runs, only those it checkpointed."""
         if request.seqs is not None:
             items = [self.ports.records.get(job.job_id, s) for s in request.seqs]
-            yield [i for i in items if i and i["status"] == status]
+            yield [i for i in items if i and i.status == status]
             return
         start = None
         while True:
             page, start = self.ports.records.by_status(job.job_id, status, PAGE, start)
             if job.status in (QUEUED, RUNNING):
-                page = [i for i in page if i["seq"] < job.cursor.seq]
+                page = [i for i in page if i.seq < job.cursor.seq]
             if page:
                 yield page
             if not start:
@@ -183,7 +182,7 @@ class RetryService:
     def _resend(
         self,
         job: Job,
-        items: list[dict[str, Any]],
+        items: list[LedgerItem],
         limits: KinesisLimits,
         sender: Sender,
         report: RetryReport,
@@ -191,7 +190,7 @@ class RetryService:
         moves: list[Transition] = []
         now = now_iso()
         entries: list[Entry] = []
-        by_seq = {i["seq"]: i for i in items}
+        by_seq = {i.seq: i for i in items}
         for item in items:
             try:
                 entries.append(self._entry(item, limits))
@@ -202,7 +201,7 @@ class RetryService:
                 logger.warning(
                     "record cannot be resent",
                     extra={
-                        "seq": item.get("seq"),
+                        "seq": item.seq,
                         "error_code": failure.code,
                         "error": failure.message,
                     },
@@ -228,20 +227,20 @@ class RetryService:
                 f"{len(moves) - len(applied)} records changed meanwhile and were left as they were"
             )
 
-    def _entry(self, item: dict[str, Any], limits: KinesisLimits) -> Entry:
+    def _entry(self, item: LedgerItem, limits: KinesisLimits) -> Entry:
         return entry_of(item, self.ports.objects, self.config.bucket, limits)
 
-    def _move(self, item: dict[str, Any], now: str, **values: Any) -> Transition:
+    def _move(self, item: LedgerItem, now: str, **values: Any) -> Transition:
         return move(item, now, **values)
 
-    def _sent(self, item: dict[str, Any], sent: Sent, now: str) -> Transition:
+    def _sent(self, item: LedgerItem, sent: Sent, now: str) -> Transition:
         return sent_move(item, sent, now)
 
-    def _failed(self, item: dict[str, Any], failed: Failed, now: str) -> Transition:
-        retries = int(item.get("retries", 0)) + 1
+    def _failed(self, item: LedgerItem, failed: Failed, now: str) -> Transition:
+        retries = item.retries + 1
         status = DEAD if retries >= self.config.max_retries else REC_FAILED
         return self._move(
-            item, now, status=status, retries=retries, attempts=int(item.get("attempts", 0)) + failed.attempts,
+            item, now, status=status, retries=retries, attempts=item.attempts + failed.attempts,
             error_code=failed.error_code, error_message=failed.error_message,
         )  # fmt: skip
 

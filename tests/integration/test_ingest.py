@@ -271,7 +271,7 @@ def test_failed_records_are_listed_by_status_page_by_page(stack, monkeypatch):
     while True:
         page, start = table.by_status(job_id_of(note), "failed", limit=10, start=start)
         assert len(page) <= 10
-        seqs += [item["seq"] for item in page]
+        seqs += [item.seq for item in page]
         if not start:
             break
     assert seqs == list(range(0, 100, 3))

@@ -7,7 +7,7 @@ import pytest
 from shared.api.errors import ApiError
 from shared.api.service import ApiPorts, JobsApi
 from shared.config import LoaderConfig
-from shared.jobs import ObjectRef
+from shared.jobs import LedgerItem, ObjectRef
 from tests.fakes import FakeJobs, FakeObjects, FakeQueue, FakeRecords
 
 BUCKET = "bucket"
@@ -34,8 +34,7 @@ def job(ports: ApiPorts, key: str, created: str, **counts: int) -> str:
 
 
 def record(ports: ApiPorts, job_id: str, seq: int, status: str, **values) -> None:
-    ports.records.put([{"job_id": job_id, "seq": seq, "line": seq + 1, "status": status,
-                        "updated_at": "t", "attempts": 1, **values}])  # fmt: skip
+    ports.records.put([LedgerItem(job_id, seq, status, "t", line=seq + 1, attempts=1, **values)])
 
 
 def error(call) -> tuple[int, str]:

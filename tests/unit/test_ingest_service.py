@@ -43,7 +43,7 @@ def test_a_small_file_is_opened_sent_and_finished_with_its_events(ports):
         (ref.job_id, "completed_with_errors", "running"),
     ]  # fmt: skip
     [rejected] = ports.records.items.values()
-    assert (rejected["seq"], rejected["line"], rejected["error_code"]) == (30, 31, "MalformedJson")
+    assert (rejected.seq, rejected.line, rejected.error_code) == (30, 31, "MalformedJson")
 
 
 def test_a_duplicate_event_for_a_finished_job_does_nothing(ports):
@@ -167,5 +167,5 @@ def test_a_continuation_sends_the_records_given_up_before_anything_newer(ports):
     assert order == list(range(100))
     job = ports.jobs.get(ref.job_id)
     assert (job.counts.sent, job.counts.failed, job.status) == (100, 0, "completed")
-    assert all(i["status"] == "sent" and i["recovered"] for i in ports.records.items.values())
+    assert all(i.status == "sent" and i.recovered for i in ports.records.items.values())
     assert len(ports.records.items) == given_up

@@ -66,8 +66,8 @@ def test_a_record_whose_payload_is_gone_is_dead_alone(world):
     stream.fail.on = False
     report = retry.handle(RetryRequest(job_id), FakeContext())
     assert (report.recovered, report.dead) == (9, 1)
-    [dead] = [i for i in records.items.values() if i["status"] == "dead"]
-    assert dead["error_code"] == "PayloadMissing" and "is gone" in dead["error_message"]
+    [dead] = [i for i in records.items.values() if i.status == "dead"]
+    assert dead.error_code == "PayloadMissing" and "is gone" in dead.error_message
     assert jobs.get(job_id).status == "completed_with_errors"
 
 

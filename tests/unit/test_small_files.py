@@ -79,8 +79,8 @@ def test_a_bad_file_fails_alone_and_rejections_keep_their_lines(ports):
     assert (mixed.status, mixed.counts.records, mixed.counts.sent, mixed.counts.rejected) == (
         "completed_with_errors", 4, 3, 1,
     )  # fmt: skip
-    [item] = [i for i in ports.records.items.values() if i["job_id"] == mixed.job_id]
-    assert (item["seq"], item["line"], item["error_code"]) == (2, 3, "MalformedJson")
+    [item] = [i for i in ports.records.items.values() if i.job_id == mixed.job_id]
+    assert (item.seq, item.line, item.error_code) == (2, 3, "MalformedJson")
     assert (broken.status, broken.error_code) == ("failed", "CorruptInput")
     assert keyed.status == "completed" and keyed.counts.sent == 2
 
@@ -103,7 +103,7 @@ def test_failed_entries_leave_their_job_retrying_with_its_own_ledger(ports):
     a, b = (ports.jobs.get(r.job_id) for r in refs)
     assert (a.status, a.counts.sent) == ("completed", 4)
     assert (b.status, b.counts.failed) == ("retrying", 4)
-    assert sorted(i["seq"] for i in ports.records.items.values() if i["job_id"] == b.job_id) == [
+    assert sorted(i.seq for i in ports.records.items.values() if i.job_id == b.job_id) == [
         0, 1, 2, 3,
     ]  # fmt: skip
     assert [body for body, _ in ports.retry_queue.sent] == [{"job_id": b.job_id, "round": 1}]
