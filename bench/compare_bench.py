@@ -36,9 +36,9 @@ from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
 from shared.config import LoaderConfig
+from shared.domain.jobs import ObjectRef
+from shared.domain.limits import KinesisLimits
 from shared.ingest.service import IngestPorts, IngestService
-from shared.jobs import ObjectRef
-from shared.limits import KinesisLimits
 
 REGION = "us-east-1"
 BUCKET, KEY = "bench", "incoming/compare.jsonl"

@@ -9,16 +9,16 @@ from typing import Any
 
 from bench import datagen
 from bench.ingest_child import NullStream
+from shared.delivery.pacing import ShardPacer
+from shared.delivery.packing import to_entries
+from shared.delivery.partition_keys import field_key
+from shared.delivery.routing import PER_KEY, Routing
+from shared.delivery.sending import Sender, SendPolicy
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry
 from shared.ingest.units import Batcher
-from shared.limits import KinesisLimits
-from shared.models import Entry
-from shared.pacing import ShardPacer
-from shared.packing import to_entries
-from shared.partition_keys import field_key
 from shared.readers import ReadOptions, open_records
 from shared.readers.source import file_chunks
-from shared.routing import PER_KEY, Routing
-from shared.sending import Sender, SendPolicy
 
 # AWS Lambda, arm64, us-east-1 list price (2026): USD per GB-second, and per request.
 ARM_GB_SECOND_USD = 0.0000133334

@@ -18,12 +18,12 @@ from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
 from shared.config import LoaderConfig
+from shared.delivery.sending import EntryResult
+from shared.delivery.shards import ShardMap
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry
 from shared.ingest.messages import parse_message
 from shared.ingest.service import IngestPorts, IngestService
-from shared.limits import KinesisLimits
-from shared.models import Entry
-from shared.sending import EntryResult
-from shared.shards import ShardMap
 
 WRITE_CALLS = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1}
 

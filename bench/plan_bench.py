@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from bench import datagen
-from shared.limits import KinesisLimits
-from shared.models import Entry
-from shared.packing import Packer, to_entries
-from shared.partition_keys import field_key
+from shared.delivery.packing import Packer, to_entries
+from shared.delivery.partition_keys import field_key
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry
 from shared.readers import ReadOptions, open_records
 from shared.readers.source import file_chunks
 

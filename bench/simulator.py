@@ -14,11 +14,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.limits import MIB, KinesisLimits
-from shared.models import Entry
-from shared.routing import PER_KEY
-from shared.sending import THROTTLED, EntryResult, Sender
-from shared.shards import ShardMap
+from shared.delivery.routing import PER_KEY
+from shared.delivery.sending import THROTTLED, EntryResult, Sender
+from shared.delivery.shards import ShardMap
+from shared.domain.limits import MIB, KinesisLimits
+from shared.domain.models import Entry
 
 RECORDS_PER_S = 1000
 BYTES_PER_S = MIB

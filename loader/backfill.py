@@ -17,7 +17,7 @@ import click
 
 from loader.client import Api, ClientError, Target
 from loader.commands import console, out, target_options
-from shared.jobs import FINISHED, job_id_for
+from shared.domain.jobs import FINISHED, job_id_for
 
 SQS_BATCH = 10
 

@@ -11,9 +11,9 @@ from loader import commands
 from loader.backfill import backfill
 from loader.plan import FilePlan
 from loader.plan_output import HumanPlanOutput, JsonPlanOutput
-from shared.errors import ConfigError, InputFileError
-from shared.limits import KinesisLimits
-from shared.routing import NONE, ORDERINGS, PER_KEY, Routing
+from shared.delivery.routing import NONE, ORDERINGS, PER_KEY, Routing
+from shared.domain.errors import ConfigError, InputFileError
+from shared.domain.limits import KinesisLimits
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,7 +14,7 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from shared.errors import LoaderError
+from shared.domain.errors import LoaderError
 
 
 class ClientError(LoaderError):

@@ -19,10 +19,10 @@ from rich.table import Table
 from loader.client import Api, ClientError, Target, local_target, stack_target
 from loader.state import default_state_file
 from shared.adapters.kinesis import stream_target
-from shared.aggregation import deaggregate
-from shared.jobs import FINISHED, JOB_ID_PATTERN, job_id_for
-from shared.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
-from shared.routing import ORDERINGS
+from shared.delivery.aggregation import deaggregate
+from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.delivery.routing import ORDERINGS
+from shared.domain.jobs import FINISHED, JOB_ID_PATTERN, job_id_for
 
 console = Console(stderr=True)
 out = Console()

@@ -6,18 +6,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.errors import ConfigError
+from shared.delivery.packing import to_entries
+from shared.delivery.partition_keys import KeyFunction, field_key, record_id_key
+from shared.delivery.routing import Routing, plan_batch
+from shared.delivery.shards import ShardMap
+from shared.domain.errors import ConfigError
+from shared.domain.jobs import job_id_for
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry, Rejection
 from shared.ingest.units import Batcher
-from shared.jobs import job_id_for
-from shared.limits import KinesisLimits
-from shared.models import Entry, Rejection
-from shared.packing import to_entries
-from shared.partition_keys import KeyFunction, field_key, record_id_key
 from shared.readers import ReadOptions, RecordStream, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter, file_chunks
-from shared.routing import Routing, plan_batch
-from shared.shards import ShardMap
 
 ON_DEMAND_UNIT = 1024  # on-demand ingest is billed per KiB, rounded up per record
 PAYLOAD_UNIT = 25 * 1024  # provisioned streams: PUT payload units of 25 KB

@@ -14,9 +14,9 @@ import click
 import orjson
 
 from loader.plan import PlanSummary
-from shared.errors import InputFileError
-from shared.limits import KIB, KinesisLimits
-from shared.models import Rejection
+from shared.domain.errors import InputFileError
+from shared.domain.limits import KIB, KinesisLimits
+from shared.domain.models import Rejection
 
 SHOWN_REJECTIONS = 20
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.failures import Failure, classify
+from shared.domain.failures import Failure, classify
 from shared.observability import logger
 
 

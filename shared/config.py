@@ -8,11 +8,11 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from shared import names
-from shared.errors import ConfigError
-from shared.limits import KIB, MAX_REQUEST_BYTES
-from shared.options import parse_aggregate, parse_ordering
+from shared.delivery.options import parse_aggregate, parse_ordering
+from shared.delivery.routing import PER_KEY, SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND
+from shared.domain.errors import ConfigError
+from shared.domain.limits import KIB, MAX_REQUEST_BYTES
 from shared.readers.detect import normalize_format
-from shared.routing import PER_KEY, SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND
 
 T = TypeVar("T")
 TRACK_FAILURES, TRACK_ALL = "failures", "all"

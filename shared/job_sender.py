@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 
 from shared.config import LoaderConfig
-from shared.jobs import Job
-from shared.limits import KinesisLimits
-from shared.options import META_AGGREGATE, META_ORDERING, parse_aggregate, parse_ordering
-from shared.pacing import ShardPacer
-from shared.routing import Routing
-from shared.sending import Sender, SendPolicy, StreamPort
+from shared.delivery.options import META_AGGREGATE, META_ORDERING, parse_aggregate, parse_ordering
+from shared.delivery.pacing import ShardPacer
+from shared.delivery.routing import Routing
+from shared.delivery.sending import Sender, SendPolicy, StreamPort
+from shared.domain.jobs import Job
+from shared.domain.limits import KinesisLimits
 
 
 def make_sender(

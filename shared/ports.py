@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from shared.jobs import Counts, Job, LedgerItem, ObjectRef
-from shared.limits import KinesisLimits
-from shared.models import Cursor, ObjectInfo, Transition
+from shared.delivery.sending import StreamPort
+from shared.domain.jobs import Counts, Job, LedgerItem, ObjectRef
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Cursor, ObjectInfo, Transition
 from shared.readers.source import ByteCounter
-from shared.sending import StreamPort
 
 
 class LambdaContext(Protocol):
@@ -145,7 +145,12 @@ class ObjectStore(Protocol):
     def head_bytes(self, bucket: str, key: str, n: int) -> bytes | None: ...
 
 
+MAX_DELAY_SECONDS = 900  # SQS's longest message delay; longer waits chain messages
+
+
 class MessageQueue(Protocol):
+    """A queue; `delay_seconds` is clamped to 0..MAX_DELAY_SECONDS."""
+
     def send(self, body: dict[str, Any], delay_seconds: int = 0) -> None: ...
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.adapters.objects import PAYLOAD_MISSING
-from shared.errors import RecordError
-from shared.jobs import REC_FAILED, SENT, LedgerItem
-from shared.limits import KinesisLimits
-from shared.models import Entry, Transition
+from shared.delivery.sending import Failed, Sent
+from shared.domain.errors import PAYLOAD_MISSING, RecordError
+from shared.domain.jobs import REC_FAILED, SENT, LedgerItem
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry, Transition
 from shared.ports import ObjectStore
-from shared.sending import Failed, Sent
 
 
 def entry_of(item: LedgerItem, objects: ObjectStore, bucket: str, limits: KinesisLimits) -> Entry:

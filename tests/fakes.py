@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.objects import PAYLOAD_MISSING
-from shared.errors import (
+from shared.delivery.sending import EntryResult
+from shared.delivery.shards import ShardMap
+from shared.domain.errors import (
+    PAYLOAD_MISSING,
     InputFileError,
     JobBusyError,
     JobFinishedError,
@@ -17,12 +19,10 @@ from shared.errors import (
     LeaseLostError,
     PayloadMissingError,
 )
-from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, LedgerItem, ObjectRef
-from shared.limits import KinesisLimits
-from shared.models import Cursor, Entry, ObjectInfo, Transition
+from shared.domain.jobs import FAILED, QUEUED, RUNNING, Counts, Job, LedgerItem, ObjectRef
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Cursor, Entry, ObjectInfo, Transition
 from shared.readers.source import ByteCounter
-from shared.sending import EntryResult
-from shared.shards import ShardMap
 
 
 class Failing:

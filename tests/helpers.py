@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from shared.limits import KIB
-from shared.models import Cursor, Record, Rejection
+from shared.domain.limits import KIB
+from shared.domain.models import Cursor, Record, Rejection
 from shared.readers import ReadOptions, RecordStream, open_records
 
 

@@ -18,11 +18,11 @@ from aws_lambda_powertools.utilities.batch.types import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.domain.jobs import FAILED, ObjectRef
 from shared.ingest.messages import parse_message
 from shared.ingest.service import IngestService, Report
 from shared.ingest.small import SmallFile
 from shared.ingest.wiring import ingest_service
-from shared.jobs import FAILED, ObjectRef
 from shared.observability import log_job, logger, metrics, tracer
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from shared.errors import LedgerError
+from shared.domain.errors import LedgerError
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

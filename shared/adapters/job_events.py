@@ -14,7 +14,7 @@ import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import names
-from shared.jobs import Job
+from shared.domain.jobs import Job
 from shared.observability import logger
 
 MAX_ENTRIES = 10

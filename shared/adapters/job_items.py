@@ -8,8 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import from_item
-from shared.jobs import Counts, Job, ObjectRef
-from shared.models import Cursor
+from shared.domain.jobs import Counts, Job, ObjectRef
+from shared.domain.models import Cursor
 from shared.names import JOB_KIND
 
 COUNTERS = ("records", "sent", "failed", "rejected", "dead")

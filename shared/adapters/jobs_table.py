@@ -15,17 +15,17 @@ from shared.adapters.job_items import (
     job_from_values,
     new_job,
 )
-from shared.errors import (
+from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
     JobNotFoundError,
     LeaseLostError,
     LedgerError,
 )
-from shared.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
-from shared.models import Cursor
+from shared.domain.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
+from shared.domain.models import Cursor
+from shared.domain.timestamps import now_iso
 from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
-from shared.timestamps import now_iso
 
 
 class JobsTable:

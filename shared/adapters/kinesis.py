@@ -15,11 +15,11 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from shared.errors import StreamFatalError, StreamRetriableError
-from shared.limits import DEFAULT_RECORD_KIB, KinesisLimits
-from shared.models import Entry
-from shared.sending import EntryResult
-from shared.shards import ShardMap
+from shared.delivery.sending import EntryResult
+from shared.delivery.shards import ShardMap
+from shared.domain.errors import StreamFatalError, StreamRetriableError
+from shared.domain.limits import DEFAULT_RECORD_KIB, KinesisLimits
+from shared.domain.models import Entry
 
 # Call-level codes worth repeating; everything else with a 4xx status is fatal.
 _RETRIABLE_CODES = frozenset({

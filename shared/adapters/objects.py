@@ -7,12 +7,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.errors import InputFileError, PayloadMissingError
-from shared.failures import classify
-from shared.models import ObjectInfo
+from shared.domain.errors import PAYLOAD_MISSING, InputFileError, PayloadMissingError
+from shared.domain.failures import classify
+from shared.domain.models import ObjectInfo
 from shared.readers.source import ByteCounter, file_chunks
-
-PAYLOAD_MISSING = "PayloadMissing"
 
 
 def _unreadable(bucket: str, key: str, exc: ClientError) -> InputFileError:

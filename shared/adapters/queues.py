@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-MAX_DELAY_SECONDS = 900  # SQS's limit; longer waits chain messages
+from shared.ports import MAX_DELAY_SECONDS
 
 
 class Queue:

@@ -8,9 +8,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import batch_write, from_item, query_page, to_item
-from shared.errors import LedgerError
-from shared.jobs import LedgerItem
-from shared.models import Transition
+from shared.domain.errors import LedgerError
+from shared.domain.jobs import LedgerItem
+from shared.domain.models import Transition
 from shared.names import RECORDS_STATUS_ATTRIBUTE, RECORDS_STATUS_INDEX
 
 

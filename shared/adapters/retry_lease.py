@@ -9,9 +9,9 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import to_item
 from shared.adapters.job_items import conditional_failed, job_from_item
-from shared.errors import LedgerError
-from shared.jobs import Job
-from shared.timestamps import now_iso
+from shared.domain.errors import LedgerError
+from shared.domain.jobs import Job
+from shared.domain.timestamps import now_iso
 
 
 class RetryLease:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import LoaderError
+from shared.domain.errors import LoaderError
 
 
 class ApiError(LoaderError):

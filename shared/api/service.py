@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.config import LoaderConfig
-from shared.jobs import DEAD, JOB_ID_PATTERN, REC_FAILED, RECORD_STATUSES, Job, LedgerItem
+from shared.domain.jobs import DEAD, JOB_ID_PATTERN, REC_FAILED, RECORD_STATUSES, Job, LedgerItem
 from shared.ports import JobCatalog, MessageQueue, ObjectStore, RecordLedger
 from shared.retry.messages import RetryRequest
 

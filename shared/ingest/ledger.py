@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.config import TRACK_ALL, LoaderConfig
-from shared.jobs import REC_FAILED, REJECTED, SENT, Counts, Job, LedgerItem
-from shared.models import Cursor, Rejection
+from shared.delivery.sending import RequestOutcome
+from shared.domain.jobs import REC_FAILED, REJECTED, SENT, Counts, Job, LedgerItem
+from shared.domain.models import Cursor, Rejection
+from shared.domain.timestamps import now_iso
 from shared.ports import JobStore, ObjectStore, RecordLedger
-from shared.sending import RequestOutcome
-from shared.timestamps import now_iso
 
 from .units import Unit
 

@@ -8,8 +8,8 @@ from urllib.parse import unquote_plus
 
 import orjson
 
-from shared.errors import MalformedMessageError
-from shared.jobs import ObjectRef
+from shared.domain.errors import MalformedMessageError
+from shared.domain.jobs import ObjectRef
 
 CONTINUE = "continue"
 

@@ -11,7 +11,12 @@ from typing import Any
 
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
-from shared.errors import (
+from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.delivery.packing import to_entries
+from shared.delivery.partition_keys import field_key, record_id_key
+from shared.delivery.routing import PER_KEY
+from shared.delivery.sending import Sender, settled_before
+from shared.domain.errors import (
     ConfigError,
     InputFileError,
     JobBusyError,
@@ -20,9 +25,8 @@ from shared.errors import (
     LeaseLostError,
     RecordError,
 )
-from shared.failures import Failure, Kind, classify
-from shared.job_sender import make_sender
-from shared.jobs import (
+from shared.domain.failures import Failure, Kind, classify
+from shared.domain.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
     FAILED,
@@ -35,12 +39,11 @@ from shared.jobs import (
     LedgerItem,
     ObjectRef,
 )
-from shared.limits import KinesisLimits
-from shared.models import Entry, ObjectInfo
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry, ObjectInfo
+from shared.domain.timestamps import now_iso
+from shared.job_sender import make_sender
 from shared.observability import log_job, logger
-from shared.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
-from shared.packing import to_entries
-from shared.partition_keys import field_key, record_id_key
 from shared.ports import (
     JobEventSink,
     JobStore,
@@ -56,9 +59,6 @@ from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter
 from shared.resend import entry_of, sent_move, still_failed_move
 from shared.retry.messages import RetryRequest
-from shared.routing import PER_KEY
-from shared.sending import Sender, settled_before
-from shared.timestamps import now_iso
 
 from .ledger import Ledger, Totals
 from .messages import Continuation, continuation_body

@@ -15,21 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.errors import ConfigError, LeaseLostError
-from shared.failures import Failure, classify
+from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.delivery.packing import to_entries
+from shared.delivery.partition_keys import field_key, record_id_key
+from shared.delivery.sending import Failed, RequestOutcome, Sent
+from shared.domain.errors import ConfigError, LeaseLostError
+from shared.domain.failures import Failure, classify
+from shared.domain.jobs import QUEUED, RUNNING, Job, ObjectRef
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Cursor, Entry, Rejection
+from shared.domain.timestamps import now_iso
 from shared.job_sender import make_sender
-from shared.jobs import QUEUED, RUNNING, Job, ObjectRef
-from shared.limits import KinesisLimits
-from shared.models import Cursor, Entry, Rejection
 from shared.observability import log_job, logger
-from shared.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
-from shared.packing import to_entries
-from shared.partition_keys import field_key, record_id_key
 from shared.ports import LambdaContext
 from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
-from shared.sending import Failed, RequestOutcome, Sent
-from shared.timestamps import now_iso
 
 from .ledger import Ledger
 from .units import DONE, Batcher, Unit

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.limits import KinesisLimits
-from shared.models import Cursor, Entry, Rejection
-from shared.routing import Routing, batch_bounds
+from shared.delivery.routing import Routing, batch_bounds
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Cursor, Entry, Rejection
 
 DONE = "done"  # cursor state: the input is read to its end
 

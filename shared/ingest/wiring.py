@@ -14,7 +14,7 @@ from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import LedgerTransactions, RecordsTable
 from shared.config import LoaderConfig, loader_config
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 from .service import IngestPorts, IngestService
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import InputFileError
-from shared.failures import classify
-from shared.models import Cursor, Record, Rejection
+from shared.domain.errors import InputFileError
+from shared.domain.failures import classify
+from shared.domain.models import Cursor, Record, Rejection
 from shared.readers.csvrows import read_csv, sniff_delimiter
 from shared.readers.detect import BOM, CSV, JSON, JSONL, TEXT, TSV, resolve_format
 from shared.readers.jsonarray import JsonArrayReader

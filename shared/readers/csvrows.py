@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from shared.errors import InputFileError
-from shared.models import Cursor, Record, Rejection
+from shared.domain.errors import InputFileError
+from shared.domain.models import Cursor, Record, Rejection
 from shared.readers.lines import Line, Oversized, iter_lines
 
 Item = Record | Rejection

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import RecordError, UnknownFormatError
+from shared.domain.errors import RecordError, UnknownFormatError
 from shared.readers.jsonvalue import parse_json
 from shared.readers.source import strip_compression_suffix
 

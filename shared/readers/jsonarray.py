@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from shared.errors import CorruptInputError, InputFileError, RecordError
-from shared.models import Cursor, Record, Rejection
+from shared.domain.errors import CorruptInputError, InputFileError, RecordError
+from shared.domain.models import Cursor, Record, Rejection
 from shared.readers.jsonvalue import (
     DECODER,
     MAX_DEPTH,

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import orjson
 
-from shared.errors import RecordError
-from shared.models import Cursor, Record, Rejection
+from shared.domain.errors import RecordError
+from shared.domain.models import Cursor, Record, Rejection
 from shared.readers.jsonvalue import MAX_DEPTH, decode_utf8, parse_json
 from shared.readers.lines import Oversized, iter_lines
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from shared.errors import RecordError
+from shared.domain.errors import RecordError
 
 MAX_DEPTH = 512
 NESTING_TOO_DEEP = "NestingTooDeep"

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Protocol
 
 import zstandard
 
-from shared.errors import CorruptInputError
+from shared.domain.errors import CorruptInputError
 
 READ_CHUNK = 1 << 20
 # Output per decompression step; the codecs keep the rest of their input until asked again.

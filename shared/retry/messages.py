@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from shared.errors import MalformedMessageError
+from shared.domain.errors import MalformedMessageError
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.queues import MAX_DELAY_SECONDS
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
-from shared.failures import Failure, classify
-from shared.job_sender import make_sender
-from shared.jobs import (
+from shared.delivery.sending import Failed, Sender, Sent
+from shared.domain.failures import Failure, classify
+from shared.domain.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
     DEAD,
@@ -27,10 +26,13 @@ from shared.jobs import (
     Job,
     LedgerItem,
 )
-from shared.limits import KinesisLimits
-from shared.models import Entry, Transition
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry, Transition
+from shared.domain.timestamps import now_iso
+from shared.job_sender import make_sender
 from shared.observability import log_job, logger
 from shared.ports import (
+    MAX_DELAY_SECONDS,
     JobEventSink,
     JobStore,
     LambdaContext,
@@ -42,8 +44,6 @@ from shared.ports import (
     Stream,
 )
 from shared.resend import entry_of, move, sent_move
-from shared.sending import Failed, Sender, Sent
-from shared.timestamps import now_iso
 
 from .messages import RetryRequest
 

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from lambdas.ingest.handler import handler
-from shared.jobs import ObjectRef
+from shared.domain.jobs import ObjectRef
 from tests.integration import stack as moto_stack
 from tests.integration.conftest import read_stream
 from tests.lambda_helpers import FakeContext

@@ -10,8 +10,8 @@ import pytest
 from lambdas.ingest.handler import handler
 from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.jobs import ObjectRef
-from shared.sending import THROTTLED
+from shared.delivery.sending import THROTTLED
+from shared.domain.jobs import ObjectRef
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack
 from tests.integration.conftest import read_stream

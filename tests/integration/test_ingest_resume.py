@@ -215,7 +215,7 @@ def test_a_job_that_cannot_even_start_fails_on_the_last_delivery(stack, monkeypa
     # GIVEN DynamoDB refusing to lease the job (throttled past botocore's retries) on every delivery
     from botocore.exceptions import ClientError
 
-    from shared.errors import LedgerError
+    from shared.domain.errors import LedgerError
     from shared.ingest.wiring import ingest_service
 
     def throttled(*args, **kwargs):

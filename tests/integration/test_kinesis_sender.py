@@ -7,13 +7,13 @@ import pytest
 
 from loader.faults import KinesisFaults
 from shared.adapters.kinesis import KinesisStream
-from shared.errors import StreamFatalError
-from shared.limits import KinesisLimits
-from shared.models import Entry, Record
-from shared.packing import pack, to_entries
-from shared.partition_keys import record_id_key
-from shared.routing import NONE, Routing
-from shared.sending import THROTTLED, Sender, SendPolicy
+from shared.delivery.packing import pack, to_entries
+from shared.delivery.partition_keys import record_id_key
+from shared.delivery.routing import NONE, Routing
+from shared.delivery.sending import THROTTLED, Sender, SendPolicy
+from shared.domain.errors import StreamFatalError
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry, Record
 from tests.integration.conftest import REGION, read_stream
 
 

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.shards import ShardMap, hash_key
+from shared.delivery.shards import ShardMap, hash_key
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of
 from tests.lambda_helpers import Countdown, FakeContext

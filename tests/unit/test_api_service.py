@@ -7,7 +7,7 @@ import pytest
 from shared.api.errors import ApiError
 from shared.api.service import ApiPorts, JobsApi
 from shared.config import LoaderConfig
-from shared.jobs import LedgerItem, ObjectRef
+from shared.domain.jobs import LedgerItem, ObjectRef
 from tests.fakes import FakeJobs, FakeObjects, FakeQueue, FakeRecords
 
 BUCKET = "bucket"

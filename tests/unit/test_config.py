@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.config import _TUNABLE, LoaderConfig
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 REQUIRED = {
     "LOADER_BUCKET": "b", "LOADER_STREAM": "s", "LOADER_JOBS_TABLE": "j",

@@ -1,6 +1,6 @@
 import pytest
 
-from shared.errors import UnknownFormatError
+from shared.domain.errors import UnknownFormatError
 from shared.readers.detect import format_from_name, normalize_format, resolve_format, sniff_format
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from shared.adapters.dynamo import batch_write
-from shared.errors import LedgerError
+from shared.domain.errors import LedgerError
 
 
 class FlakyClient:

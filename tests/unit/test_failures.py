@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from urllib3.exceptions import ProtocolError
 
-from shared.errors import (
+from shared.domain.errors import (
     ConfigError,
     CorruptInputError,
     InputFileError,
@@ -16,7 +16,7 @@ from shared.errors import (
     StreamRetriableError,
     UnknownFormatError,
 )
-from shared.failures import Kind, classify
+from shared.domain.failures import Kind, classify
 
 
 def client_error(code: str, status: int = 400) -> ClientError:

@@ -21,11 +21,11 @@ import zstandard
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from shared.errors import InputFileError
-from shared.limits import KinesisLimits
-from shared.models import Cursor, Record, Rejection
-from shared.packing import to_entries
-from shared.partition_keys import field_key
+from shared.delivery.packing import to_entries
+from shared.delivery.partition_keys import field_key
+from shared.domain.errors import InputFileError
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Cursor, Record, Rejection
 from shared.readers.detect import FORMATS
 from shared.readers.source import MAGIC_BYTES, compression_of
 from tests import reference

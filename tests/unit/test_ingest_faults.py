@@ -8,9 +8,9 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from shared.config import LoaderConfig
-from shared.errors import LeaseLostError, LedgerError
+from shared.domain.errors import LeaseLostError, LedgerError
+from shared.domain.limits import KinesisLimits
 from shared.ingest.service import IngestPorts, IngestService
-from shared.limits import KinesisLimits
 from tests.fakes import FakeEvents, FakeJobs, FakeObjects, FakeQueue, FakeRecords, FakeStream
 from tests.lambda_helpers import FakeContext
 

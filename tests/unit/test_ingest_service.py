@@ -6,9 +6,9 @@ import pytest
 from urllib3.exceptions import ProtocolError
 
 from shared.config import LoaderConfig
+from shared.domain.limits import KinesisLimits
 from shared.ingest.messages import Continuation
 from shared.ingest.service import IngestPorts, IngestService
-from shared.limits import KinesisLimits
 from tests.fakes import FakeEvents, FakeJobs, FakeObjects, FakeQueue, FakeRecords, FakeStream
 from tests.lambda_helpers import Countdown, FakeContext
 
@@ -119,7 +119,7 @@ def test_an_infrastructure_error_is_handed_back_and_the_last_delivery_fails_the_
 
 
 def test_a_stream_that_refuses_fails_the_job_without_a_redelivery(ports):
-    from shared.errors import StreamFatalError
+    from shared.domain.errors import StreamFatalError
 
     def refuse(entry):
         raise StreamFatalError("ResourceNotFoundException", "no such stream")
@@ -145,7 +145,7 @@ def test_the_handler_runs_an_injected_service_on_an_s3_event(ports):
 def test_a_continuation_sends_the_records_given_up_before_anything_newer(ports):
     # GIVEN a per-key job whose first invocation met an outage: its records were given up (ledgered
     # failed) and it continued
-    from shared.sending import INTERNAL
+    from shared.delivery.sending import INTERNAL
     from tests.fakes import FakeLedgerMoves
 
     ports.moves = FakeLedgerMoves(ports.jobs, ports.records)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from shared.adapters.dynamo import from_item, to_item
 from shared.adapters.records_table import status_key
-from shared.jobs import LedgerItem, RecordStatus
+from shared.domain.jobs import LedgerItem, RecordStatus
 from shared.names import RECORDS_STATUS_ATTRIBUTE
 
 text = st.text(min_size=1, max_size=20)

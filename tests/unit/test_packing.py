@@ -3,10 +3,10 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.limits import KinesisLimits
-from shared.models import Entry, Record, Rejection
-from shared.packing import pack, to_entries
-from shared.partition_keys import field_key, record_id_key
+from shared.delivery.packing import pack, to_entries
+from shared.delivery.partition_keys import field_key, record_id_key
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry, Record, Rejection
 
 
 def entry(seq: int, size: int) -> Entry:

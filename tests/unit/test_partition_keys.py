@@ -3,8 +3,8 @@ import json
 import orjson
 import pytest
 
-from shared.models import Record
-from shared.partition_keys import PartitionKeyError, field_key
+from shared.delivery.partition_keys import PartitionKeyError, field_key
+from shared.domain.models import Record
 from shared.readers.jsonvalue import parse_json
 
 

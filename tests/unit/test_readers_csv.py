@@ -3,8 +3,8 @@
 import orjson
 import pytest
 
-from shared.errors import InputFileError
-from shared.models import Rejection
+from shared.domain.errors import InputFileError
+from shared.domain.models import Rejection
 from tests.helpers import datas, read, rejections
 
 

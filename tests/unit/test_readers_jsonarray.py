@@ -6,8 +6,8 @@ import tracemalloc
 import orjson
 import pytest
 
-from shared.errors import CorruptInputError, InputFileError
-from shared.models import Record, Rejection
+from shared.domain.errors import CorruptInputError, InputFileError
+from shared.domain.models import Record, Rejection
 from shared.readers.jsonarray import compact
 from tests.helpers import datas, read, rejections, stream
 

@@ -6,8 +6,8 @@ import tracemalloc
 
 import pytest
 
-from shared.errors import CorruptInputError
-from shared.models import Record, Rejection
+from shared.domain.errors import CorruptInputError
+from shared.domain.models import Record, Rejection
 from shared.readers import ReadOptions, open_records
 from tests.helpers import datas, read, rejections
 

@@ -4,7 +4,7 @@ import gzip
 
 import pytest
 
-from shared.models import Cursor
+from shared.domain.models import Cursor
 from shared.readers import ReadOptions, open_records
 from tests.helpers import chunked, stream
 

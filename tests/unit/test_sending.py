@@ -6,11 +6,9 @@ import time
 
 import pytest
 
-from shared.errors import StreamFatalError, StreamRetriableError
-from shared.models import Entry
-from shared.pacing import PACING_MARGIN_S, ShardPacer
-from shared.routing import NONE, Routing
-from shared.sending import (
+from shared.delivery.pacing import PACING_MARGIN_S, ShardPacer
+from shared.delivery.routing import NONE, Routing
+from shared.delivery.sending import (
     INTERNAL,
     PATIENCE,
     STALLED_ATTEMPTS,
@@ -19,7 +17,9 @@ from shared.sending import (
     Sender,
     SendPolicy,
 )
-from shared.shards import ShardMap
+from shared.delivery.shards import ShardMap
+from shared.domain.errors import StreamFatalError, StreamRetriableError
+from shared.domain.models import Entry
 
 
 class FakeStream:

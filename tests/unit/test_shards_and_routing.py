@@ -11,11 +11,11 @@ from aws_kinesis_agg.deaggregator import deaggregate_records
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.aggregation import FRAMING_BYTES, Aggregator, aggregate, deaggregate
-from shared.limits import KinesisLimits
-from shared.models import Entry
-from shared.routing import NONE, PER_KEY, Routing, plan_batch
-from shared.shards import MAX_HASH_KEY, ShardMap, ShardRange, hash_key
+from shared.delivery.aggregation import FRAMING_BYTES, Aggregator, aggregate, deaggregate
+from shared.delivery.routing import NONE, PER_KEY, Routing, plan_batch
+from shared.delivery.shards import MAX_HASH_KEY, ShardMap, ShardRange, hash_key
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry
 
 
 def entry(seq: int, key: str, data: bytes) -> Entry:

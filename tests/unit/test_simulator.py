@@ -1,8 +1,8 @@
 """The shard-capacity simulator enforces its limits, so the benchmark's utilization figure means something."""
 
 from bench.simulator import RECORDS_PER_S, ShardSimulator, VirtualClock
-from shared.models import Entry
-from shared.sending import THROTTLED
+from shared.delivery.sending import THROTTLED
+from shared.domain.models import Entry
 
 
 def entries(n, key=lambda i: f"k{i}"):

@@ -6,7 +6,7 @@ import zlib
 import pytest
 import zstandard
 
-from shared.errors import CorruptInputError
+from shared.domain.errors import CorruptInputError
 from shared.readers.source import (
     MAGIC_BYTES,
     ByteCounter,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.errors import ConfigError
-from shared.routing import ORDERINGS
+from shared.delivery.routing import ORDERINGS
+from shared.domain.errors import ConfigError
 
 META_FORMAT = "format"
 META_KEY_FIELD = "partition-key-field"

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from shared.errors import RecordError
-from shared.limits import MAX_PARTITION_KEY_CHARS
-from shared.models import Record
+from shared.domain.errors import RecordError
+from shared.domain.limits import MAX_PARTITION_KEY_CHARS
+from shared.domain.models import Record
 from shared.readers.jsonvalue import RawNumber, exact_value
 
 PARTITION_KEY = "PartitionKey"

@@ -30,6 +30,9 @@ class RecordError(LoaderError):
         self.reason = reason
 
 
+PAYLOAD_MISSING = "PayloadMissing"
+
+
 class PayloadMissingError(RecordError):
     """A failed record's kept payload is gone: it cannot be resent."""
 

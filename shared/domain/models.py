@@ -33,7 +33,7 @@ class Rejection:
 class Entry:
     """A record ready for PutRecords; `size` is data bytes + partition-key UTF-8 bytes.
 
-    An aggregate (`shared/aggregation.py`) is an entry too: its `members` are the user records it
+    An aggregate (`shared/delivery/aggregation.py`) is an entry too: its `members` are the user records it
     carries (its `seq` is the first one's), routed by `explicit_hash_key`. `shard` is the index, in the
     sender's shard map, of the shard the entry is predicted to land on (-1 until routed).
     """

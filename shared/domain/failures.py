@@ -19,7 +19,7 @@ from enum import StrEnum
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from shared.errors import (
+from shared.domain.errors import (
     ConfigError,
     CorruptInputError,
     InputFileError,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from shared.models import Cursor
+from shared.domain.models import Cursor
 
 JOB_ID_LENGTH = 24
 JOB_ID_PATTERN = re.compile(r"^[a-z2-7]{24}$")

@@ -1,7 +1,7 @@
 """From a batch of entries to lanes of PutRecords requests, shard by shard.
 
-Every entry is routed to the shard its key hashes into (`shared/shards.py`). With aggregation on, each
-shard's records are gathered into aggregates (`shared/aggregation.py`). Then:
+Every entry is routed to the shard its key hashes into (`shared/delivery/shards.py`). With aggregation on, each
+shard's records are gathered into aggregates (`shared/delivery/aggregation.py`). Then:
 
 - `ordering=per-key`: the shards are dealt into lanes; a lane's requests go out one after another (the
   sender resends a request's failed entries before the lane's next request), lanes run side by side.
@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from shared.aggregation import aggregate
-from shared.limits import KinesisLimits
-from shared.models import Entry
-from shared.shards import ShardMap
+from shared.delivery.aggregation import aggregate
+from shared.delivery.shards import ShardMap
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry
 
 PER_KEY = "per-key"
 NONE = "none"

@@ -29,8 +29,8 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from shared.models import Entry
-from shared.shards import hash_key
+from shared.delivery.shards import hash_key
+from shared.domain.models import Entry
 
 MAGIC = b"\xf3\x89\x9a\xc2"
 DIGEST_BYTES = 16

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from shared.routing import SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND
+from shared.delivery.routing import SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND
 
 PACING_MARGIN_S = 0.002
 

@@ -2,7 +2,7 @@
 
 It works on a `StreamPort` (the boto3 adapter in production, moto or a simulator in tests), so the
 routing, retry and pacing logic is the same wherever it runs. How a batch becomes requests (shards,
-lanes, layers, aggregates) is `shared/routing.py`; this module puts them and keeps the promises:
+lanes, layers, aggregates) is `shared/delivery/routing.py`; this module puts them and keeps the promises:
 
 - a request's failed entries are resent, alone, before its lane's next request (so, with
   `ordering=per-key`, before anything newer for their shard);
@@ -22,18 +22,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.errors import StreamRetriableError
-from shared.limits import KinesisLimits
-from shared.models import Entry
-from shared.pacing import ShardPacer
-from shared.routing import (
+from shared.delivery.pacing import ShardPacer
+from shared.delivery.routing import (
     NONE,
     Lane,
     Routing,
     plan_batch,
     route,
 )
-from shared.shards import ShardMap
+from shared.delivery.shards import ShardMap
+from shared.domain.errors import StreamRetriableError
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry
 
 THROTTLED = "ProvisionedThroughputExceededException"
 INTERNAL = "InternalFailure"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from shared.errors import RecordError
-from shared.limits import KinesisLimits
-from shared.models import Entry, Record, Rejection
-from shared.partition_keys import PARTITION_KEY, KeyFunction
+from shared.delivery.partition_keys import PARTITION_KEY, KeyFunction
+from shared.domain.errors import RecordError
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Entry, Record, Rejection
 
 Item = Record | Rejection
 
