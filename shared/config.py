@@ -107,6 +107,8 @@ class LoaderConfig:
     default_ordering: str = PER_KEY
     default_aggregate: bool = False
     small_file_bytes: int = 1024 * 1024
+    fanout_min_bytes: int = 128 * 1024 * 1024  # 0: never cut an object into ranges
+    fanout_max_parallel: int = 8  # 1: never cut
     shard_records_per_second: float = float(SHARD_RECORDS_PER_SECOND)
     shard_bytes_per_second: float = float(SHARD_BYTES_PER_SECOND)
     max_retries: int = 5
@@ -169,6 +171,8 @@ _TUNABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("default_ordering", names.ENV_DEFAULT_ORDERING, _option(parse_ordering)),
     ("default_aggregate", names.ENV_DEFAULT_AGGREGATE, _option(parse_aggregate)),
     ("small_file_bytes", names.ENV_SMALL_FILE_BYTES, _non_negative_int),
+    ("fanout_min_bytes", names.ENV_FANOUT_MIN_BYTES, _non_negative_int),
+    ("fanout_max_parallel", names.ENV_FANOUT_MAX_PARALLEL, _bounded(int, 256)),
     ("shard_records_per_second", names.ENV_SHARD_RECORDS_PER_SECOND, _positive(float)),
     ("shard_bytes_per_second", names.ENV_SHARD_BYTES_PER_SECOND, _positive(float)),
     ("max_retries", names.ENV_MAX_RETRIES, _bounded(int, 100)),

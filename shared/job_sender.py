@@ -24,6 +24,20 @@ def make_sender(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Sender:
     """A sender with the job's ordering and aggregation (as stored, else the stack's defaults)."""
+    ordering, aggregate = job_options(config, job)
+    routing = Routing(ordering=ordering, aggregate=aggregate, max_lanes=config.max_in_flight)
+    pacer = ShardPacer(
+        config.shard_records_per_second, config.shard_bytes_per_second, clock=clock, sleep=sleep
+    )
+    policy = SendPolicy(max_attempts=max_attempts, max_in_flight=config.max_in_flight)
+    return Sender(
+        stream, policy, routing=routing, limits=limits, pacer=pacer, clock=clock, sleep=sleep
+    )
+
+
+def job_options(config: LoaderConfig, job: Job) -> tuple[str, bool]:
+    """The job's ordering and aggregation: as stored (a bad value is a ConfigError naming it), else the
+    stack's defaults."""
     ordering_raw = job.extra.get("ordering")
     aggregate_raw = job.extra.get("aggregate")
     ordering = (
@@ -36,11 +50,4 @@ def make_sender(
         if aggregate_raw
         else config.default_aggregate
     )
-    routing = Routing(ordering=ordering, aggregate=aggregate, max_lanes=config.max_in_flight)
-    pacer = ShardPacer(
-        config.shard_records_per_second, config.shard_bytes_per_second, clock=clock, sleep=sleep
-    )
-    policy = SendPolicy(max_attempts=max_attempts, max_in_flight=config.max_in_flight)
-    return Sender(
-        stream, policy, routing=routing, limits=limits, pacer=pacer, clock=clock, sleep=sleep
-    )
+    return ordering, aggregate

@@ -10,6 +10,7 @@ from shared.delivery.sending import StreamPort
 from shared.domain.jobs import Counts, Job, LedgerItem, ObjectRef
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor, ObjectInfo, Transition
+from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.readers.source import ByteCounter
 
 
@@ -24,7 +25,27 @@ class Stream(StreamPort, Protocol):
     def limits(self, request_kib: int | None = None) -> KinesisLimits: ...
 
 
-class JobStore(Protocol):
+class Checkpoints(Protocol):
+    """Where a run's progress goes: the cursor moves and the counters add up in one conditional write,
+    while the lease is ours (`LeaseLostError` otherwise)."""
+
+    def record_progress(
+        self,
+        job: Job,
+        owner: str,
+        cursor: Cursor,
+        delta: Counts,
+        bytes_read: int,
+        requests: int,
+        *,
+        status: str | None = None,
+        release: bool = False,
+        error: str | None = None,
+        error_code: str | None = None,
+    ) -> None: ...
+
+
+class JobStore(Checkpoints, Protocol):
     """The jobs table: every change a conditional write."""
 
     def get(self, job_id: str) -> Job | None: ...
@@ -48,21 +69,6 @@ class JobStore(Protocol):
         lease_until: float, now: str,
     ) -> Job | None: ...  # fmt: skip
 
-    def record_progress(
-        self,
-        job: Job,
-        owner: str,
-        cursor: Cursor,
-        delta: Counts,
-        bytes_read: int,
-        requests: int,
-        *,
-        status: str | None = None,
-        release: bool = False,
-        error: str | None = None,
-        error_code: str | None = None,
-    ) -> None: ...
-
     def release_if_owner(self, job_id: str, owner: str) -> None: ...
 
     def fail_unfinished(
@@ -84,6 +90,36 @@ class JobCatalog(Protocol):
     ) -> tuple[list[Job], dict[str, Any] | None]: ...
 
 
+class RangeStore(Protocol):
+    """A job cut into ranges, kept on its item: the cut, each range's count, lease and cursor; a range's
+    progress is added to the job's counters in the same conditional write."""
+
+    def cut(self, job: Job, owner: str, fan: FanOut) -> FanOut:
+        """Record the cut (a cut on record stays) and release the job's lease; the cut on record."""
+        ...
+
+    def fanout(self, job_id: str) -> FanOut | None: ...
+
+    def counted(self, job_id: str, index: int, count: RangeCount) -> int | None:
+        """Keep a range's count: how many ranges are counted now, None if this one already was (or the
+        job is no longer running)."""
+        ...
+
+    def acquire(
+        self, job_id: str, index: int, owner: str, lease_until: float, now: float, hop: int
+    ) -> RangeLease:
+        """Take a range's lease (JobBusyError, JobFinishedError when it or the job is done,
+        JobNotFoundError)."""
+        ...
+
+    def record_progress(
+        self, job_id: str, index: int, owner: str, cursor: Cursor, delta: Counts, bytes_delta: int,
+        requests: int, *, done: bool = False, release: bool = False,
+    ) -> RangeProgress: ...  # fmt: skip
+
+    def release_if_owner(self, job_id: str, index: int, owner: str) -> None: ...
+
+
 class RetryLeases(Protocol):
     """One retry invocation per job at a time, and the status moves a retry makes."""
 
@@ -103,7 +139,9 @@ class RecordLedger(Protocol):
 
     def put(self, items: Sequence[LedgerItem]) -> None: ...
 
-    def delete_from(self, job_id: str, seq: int) -> int: ...
+    def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
+        """Remove the items of records at or past `seq` (and before `until`)."""
+        ...
 
     def get(self, job_id: str, seq: int) -> LedgerItem | None: ...
 
@@ -133,8 +171,11 @@ class ObjectStore(Protocol):
         version_id: str | None,
         etag: str | None,
         start: int = 0,
+        end: int | None = None,
         counter: ByteCounter | None = None,
-    ) -> Iterator[bytes]: ...
+    ) -> Iterator[bytes]:
+        """The bytes from `start` to `end` (exclusive; the object's end when None)."""
+        ...
 
     def get(self, bucket: str, key: str, version_id: str) -> tuple[bytes, ObjectInfo]: ...
 

@@ -22,6 +22,7 @@ from shared.domain.errors import (
 from shared.domain.jobs import FAILED, QUEUED, RUNNING, Counts, Job, LedgerItem, ObjectRef
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor, Entry, ObjectInfo, Transition
+from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.readers.source import ByteCounter
 
 
@@ -154,8 +155,12 @@ class FakeRecords(Failing):
         for item in items:
             self.items[(item.job_id, item.seq)] = LedgerItem.from_values(item.values())
 
-    def delete_from(self, job_id: str, seq: int) -> int:
-        gone = [k for k in self.items if k[0] == job_id and k[1] >= seq]
+    def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
+        gone = [
+            k
+            for k in self.items
+            if k[0] == job_id and k[1] >= seq and (until is None or k[1] < until)
+        ]
         for k in gone:
             del self.items[k]
         return len(gone)
@@ -184,6 +189,7 @@ class FakeRecords(Failing):
 class FakeObjects(Failing):
     def __init__(self) -> None:
         self.gets = 0
+        self.reads: list[tuple[str, int, int | None]] = []
         self.objects: dict[tuple[str, str], bytes] = {}
         self.versions: dict[tuple[str, str], str] = {}
 
@@ -198,8 +204,10 @@ class FakeObjects(Failing):
         return ObjectInfo(len(data), None, self.versions.get((bucket, key)))
 
     def chunks(self, bucket: str, key: str, *, version_id: str | None, etag: str | None,
-               start: int = 0, counter: ByteCounter | None = None) -> Iterator[bytes]:  # fmt: skip
-        data = self.objects[(bucket, key)][start:]
+               start: int = 0, end: int | None = None, counter: ByteCounter | None = None,
+               ) -> Iterator[bytes]:  # fmt: skip
+        self.reads.append((key, start, end))
+        data = self.objects[(bucket, key)][start:end]
         for i in range(0, len(data), 64):
             if i >= self.__dict__.get("fail_after_bytes", len(data) + 1):
                 self._check("chunks")  # the connection drops part way through the object
@@ -335,3 +343,95 @@ class FakeLedgerMoves:
             setattr(counts, moved.status, getattr(counts, moved.status) + 1)
             applied.append(move)
         return applied
+
+
+@dataclass
+class _Range:
+    count: RangeCount | None = None
+    cursor: Cursor | None = None
+    bytes_read: int = 0
+    owner: str | None = None
+    expires: float = 0.0
+    done: bool = False
+
+
+class FakeRanges(Failing):
+    """Ranges of a cut job, beside the fake jobs: a range's progress adds to its job's counters."""
+
+    def __init__(self, jobs: FakeJobs) -> None:
+        super().__init__()
+        self._jobs = jobs
+        self.cuts: dict[str, FanOut] = {}
+        self.state: dict[tuple[str, int], _Range] = {}
+
+    def cut(self, job: Job, owner: str, fan: FanOut) -> FanOut:
+        self._check("cut")
+        stored = self._jobs.jobs[job.job_id]
+        if stored.lease_owner != owner or stored.status != RUNNING:
+            raise LeaseLostError(job.job_id)
+        if job.job_id not in self.cuts:
+            self.cuts[job.job_id] = FanOut(list(fan.starts), fan.format, fan.hold)
+            stored.extra["fanout"] = {"starts": fan.starts}
+        stored.lease_owner, stored.lease_expires = None, 0.0
+        return self.fanout(job.job_id)  # type: ignore[return-value]
+
+    def fanout(self, job_id: str) -> FanOut | None:
+        plan = self.cuts.get(job_id)
+        if plan is None:
+            return None
+        fan = FanOut(list(plan.starts), plan.format, plan.hold)
+        for (j, i), r in self.state.items():
+            if j == job_id and r.count is not None:
+                fan.counts[i] = r.count
+            if j == job_id and r.done:
+                fan.done.add(i)
+        return fan
+
+    def counted(self, job_id: str, index: int, count: RangeCount) -> int | None:
+        self._check("counted")
+        r = self.state.setdefault((job_id, index), _Range())
+        if r.count is not None or self._jobs.jobs[job_id].status != RUNNING:
+            return None
+        r.count = count
+        return sum(1 for (j, _), x in self.state.items() if j == job_id and x.count is not None)
+
+    def acquire(self, job_id: str, index: int, owner: str, lease_until: float, now: float,
+                hop: int) -> RangeLease:  # fmt: skip
+        self._check("acquire")
+        job = self._jobs.jobs.get(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        r = self.state.setdefault((job_id, index), _Range())
+        if job.status != RUNNING or r.done:
+            raise JobFinishedError(f"job {job_id} is {job.status}; range {index} done: {r.done}")
+        if r.count is None or (r.owner not in (None, owner) and r.expires >= now):
+            raise JobBusyError(f"range {index} of job {job_id}")
+        r.owner, r.expires = owner, lease_until
+        fan = self.fanout(job_id)
+        assert fan is not None
+        return RangeLease(copy.deepcopy(job), fan, r.cursor, r.bytes_read)
+
+    def record_progress(self, job_id: str, index: int, owner: str, cursor: Cursor, delta: Counts,
+                        bytes_delta: int, requests: int, *, done: bool = False,
+                        release: bool = False) -> RangeProgress:  # fmt: skip
+        self._check("record_progress")
+        r = self.state[(job_id, index)]
+        if r.owner != owner or r.done:
+            raise LeaseLostError(f"range {index} of job {job_id}")
+        job = self._jobs.jobs[job_id]
+        r.cursor, r.bytes_read = cursor, r.bytes_read + bytes_delta
+        job.counts.add(delta)
+        job.bytes_read += bytes_delta
+        job.requests += requests
+        if done:
+            r.done = True
+        if done or release:
+            r.owner, r.expires = None, 0.0
+        plan = self.cuts[job_id]
+        finished = sum(1 for (j, _), x in self.state.items() if j == job_id and x.done)
+        return RangeProgress(finished, len(plan.starts) - 1, job.status)
+
+    def release_if_owner(self, job_id: str, index: int, owner: str) -> None:
+        r = self.state.get((job_id, index))
+        if r is not None and r.owner == owner:
+            r.owner, r.expires = None, 0.0

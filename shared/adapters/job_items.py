@@ -72,6 +72,7 @@ def job_from_values(item: dict[str, Any]) -> Job:
                 "sequencer",
                 "started_at",
                 "retry_round",
+                "fanout",
             )
             if k in item
         },

@@ -47,15 +47,21 @@ class Objects:
         version_id: str | None,
         etag: str | None,
         start: int = 0,
+        end: int | None = None,
         counter: ByteCounter | None = None,
     ) -> Iterator[bytes]:
-        """The object's bytes from `start`, pinned: an overwrite during the job cannot mix two files."""
+        """The object's bytes from `start` (to `end`, exclusive), pinned: an overwrite during the job
+        cannot mix two files."""
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if version_id:
             kwargs["VersionId"] = version_id
         elif etag:
             kwargs["IfMatch"] = etag
-        if start:
+        if end is not None:
+            if end <= start:
+                return iter(())
+            kwargs["Range"] = f"bytes={start}-{end - 1}"
+        elif start:
             kwargs["Range"] = f"bytes={start}-"
         try:
             body = self._client.get_object(**kwargs)["Body"]

@@ -35,17 +35,21 @@ class RecordsTable:
             requests.append({"PutRequest": {"Item": to_item(values)}})
         self.writes += batch_write(self._client, self.table, requests)
 
-    def delete_from(self, job_id: str, seq: int) -> int:
-        """Remove the items of records at or past `seq`: written after the last checkpoint by an
-        invocation that crashed, they are about to be read and settled again."""
+    def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
+        """Remove the items of records at or past `seq` (and before `until`): written after the last
+        checkpoint by an invocation that crashed, they are about to be read and settled again."""
         keys: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
+        if until is not None and until <= seq:
+            return 0
+        condition, values = "job_id = :j AND seq >= :s", {":j": job_id, ":s": seq}
+        if until is not None:
+            condition, values = "job_id = :j AND seq BETWEEN :s AND :u", {**values, ":u": until - 1}
         while True:
             try:
                 items, start = query_page(
                     self._client, start, TableName=self.table,
-                    KeyConditionExpression="job_id = :j AND seq >= :s",
-                    ExpressionAttributeValues=to_item({":j": job_id, ":s": seq}),
+                    KeyConditionExpression=condition, ExpressionAttributeValues=to_item(values),
                     ProjectionExpression="job_id, seq", ConsistentRead=True,
                 )  # fmt: skip
             except ClientError as exc:

@@ -12,7 +12,7 @@ from shared.delivery.sending import RequestOutcome
 from shared.domain.jobs import REC_FAILED, REJECTED, SENT, Counts, Job, LedgerItem
 from shared.domain.models import Cursor, Rejection
 from shared.domain.timestamps import now_iso
-from shared.ports import JobStore, ObjectStore, RecordLedger
+from shared.ports import Checkpoints, ObjectStore, RecordLedger
 
 from .units import Unit
 
@@ -30,6 +30,17 @@ class Totals:
     checkpoints: int = 0
 
 
+@dataclass(slots=True)
+class Report:
+    """What one invocation did with one message."""
+
+    job_id: str
+    # ignored | skipped | continued | completed | completed_with_errors | retrying | failed, and for a
+    # job cut into ranges: fanned_out | counted | range_done
+    outcome: str
+    totals: Totals = field(default_factory=Totals)
+
+
 class Ledger:
     """Turns outcomes into record items and counter deltas; writes them, then the cursor, in that order."""
 
@@ -38,7 +49,7 @@ class Ledger:
         job: Job,
         owner: str,
         config: LoaderConfig,
-        jobs: JobStore,
+        jobs: Checkpoints,
         records: RecordLedger,
         objects: ObjectStore,
         clock: Callable[[], float] = time.monotonic,

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shared.boundary import settle_failure
@@ -51,6 +51,7 @@ from shared.ports import (
     LedgerMoves,
     MessageQueue,
     ObjectStore,
+    RangeStore,
     RecordLedger,
     Stream,
 )
@@ -60,8 +61,9 @@ from shared.readers.source import ByteCounter
 from shared.resend import entry_of, sent_move, still_failed_move
 from shared.retry.messages import RetryRequest
 
-from .ledger import Ledger, Totals
-from .messages import Continuation, continuation_body
+from .fanout import FanOutRuns
+from .ledger import Ledger, Report
+from .messages import Continuation, Message, RangeTask, continuation_body
 from .small import SmallFile, SmallFiles
 from .units import DONE, Batcher, Unit, make_units
 
@@ -79,17 +81,17 @@ class IngestPorts:
     retry_queue: MessageQueue
     events: JobEventSink
     moves: LedgerMoves | None = None  # a per-key continuation resends failed records first
+    ranges: RangeStore | None = None  # huge objects are cut into ranges read in parallel
 
 
 @dataclass(slots=True)
-class Report:
-    """What one invocation did with one message."""
+class Streamed:
+    """How a run's streaming ended: the last unit settled, the position read to, and why it stopped."""
 
-    job_id: str
-    outcome: (
-        str  # ignored | skipped | continued | completed | completed_with_errors | retrying | failed
-    )
-    totals: Totals = field(default_factory=Totals)
+    settled: Unit | None
+    bytes_read: int
+    error: BaseException | None = None
+    more: bool = False
 
 
 class IngestService:
@@ -106,7 +108,7 @@ class IngestService:
         self.clock, self.monotonic, self.sleep = clock, monotonic, sleep
 
     # -- a batch's small files, together ------------------------------------------------
-    def small_file(self, message: ObjectRef | Continuation) -> bool:
+    def small_file(self, message: Message) -> bool:
         """Whether a message is a small object's event that can run with others (its version known,
         its size at most LOADER_SMALL_FILE_BYTES)."""
         c = self.config
@@ -137,9 +139,7 @@ class IngestService:
         return self._fail(ledger, failure, cursor, bytes_read)
 
     # -- entry points -----------------------------------------------------------
-    def handle(
-        self, message: ObjectRef | Continuation, context: LambdaContext, final: bool = False
-    ) -> Report:
+    def handle(self, message: Message, context: LambdaContext, final: bool = False) -> Report:
         """One message. `final`: its last delivery, so a job must not be left unfinished by it.
 
         The boundary of the function: a failure of the file fails its job at once (repeating cannot
@@ -150,6 +150,10 @@ class IngestService:
         try:
             if isinstance(message, Continuation):
                 return self.run(job_id, message.hop, context, final)
+            if isinstance(message, RangeTask):
+                if self.ports.ranges is None:
+                    raise ConfigError("a range message reached an ingest without ranges")
+                return FanOutRuns(self).handle(message, context, final)
             return self.open(message, context, final)
         except LeaseLostError:
             logger.warning("lease lost: another invocation took the job over; stopping")
@@ -160,7 +164,7 @@ class IngestService:
         finally:
             self.ports.events.flush()
 
-    def _fail_unfinished(self, message: ObjectRef | Continuation, failure: Failure) -> None:
+    def _fail_unfinished(self, message: Message, failure: Failure) -> None:
         jobs = self.ports.jobs
         if isinstance(message, ObjectRef) and jobs.get(message.job_id) is None:
             jobs.create(message, message.size or 0, None, None, now_iso())
@@ -256,6 +260,10 @@ class IngestService:
                     extra={"items": cleared, "seq": job.cursor.seq},
                 )
             limits = p.stream.limits(c.max_request_kib)
+            if p.ranges is not None:
+                fanned = self._fan_out(ledger, hop, limits)
+                if fanned is not None:
+                    return fanned
             sender = self.sender(job, limits)
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
             self._resend_failed(ledger, sender, limits)
@@ -265,6 +273,31 @@ class IngestService:
         except Exception as exc:
             return self._stop(ledger, exc, None, job.bytes_read, final)
         units = make_units(entries, batcher, state, job.cursor.seq)
+        end = self.stream(ledger, sender, units, context, lambda: start + counter.count)
+        if end.error is not None:
+            return self._stop(ledger, end.error, end.settled, end.bytes_read, final)
+        if end.more and end.settled is not None:
+            ledger.checkpoint(end.settled.resume, end.bytes_read, release=True)
+            p.ingest_queue.send(continuation_body(job.job_id, hop + 1))
+            logger.info(
+                "continuing in a new invocation",
+                extra={"hop": hop + 1, "seq": end.settled.resume.seq},
+            )
+            return Report(job.job_id, "continued", ledger.totals)
+        assert end.settled is not None and end.settled.last
+        return self._finish(ledger, end.settled.resume, job.size)
+
+    def stream(
+        self,
+        ledger: Ledger,
+        sender: Sender,
+        units: Iterator[Unit],
+        context: LambdaContext,
+        position: Callable[[], int],
+    ) -> Streamed:
+        """Send units and settle them in order, checkpointing as due, until the input ends, time runs
+        short (`more`) or something fails (`error`: the units in flight settle first)."""
+        c = self.config
         deadline = (
             self.monotonic()
             + context.get_remaining_time_in_millis() / 1000
@@ -294,22 +327,30 @@ class IngestService:
                 settled = unit
                 ledger.flush_if_full()
                 if not unit.last and ledger.due():
-                    ledger.checkpoint(unit.resume, start + counter.count)
+                    ledger.checkpoint(unit.resume, position())
         except LeaseLostError:
             raise
         except Exception as exc:
             stop["error"] = exc
-        if "error" in stop:
-            return self._stop(ledger, stop["error"], settled, start + counter.count, final)
-        if "continue" in stop and settled is not None:
-            ledger.checkpoint(settled.resume, start + counter.count, release=True)
-            p.ingest_queue.send(continuation_body(job.job_id, hop + 1))
-            logger.info(
-                "continuing in a new invocation", extra={"hop": hop + 1, "seq": settled.resume.seq}
-            )
-            return Report(job.job_id, "continued", ledger.totals)
-        assert settled is not None and settled.last
-        return self._finish(ledger, settled.resume, job.size)
+        return Streamed(settled, position(), stop.get("error"), "continue" in stop)
+
+    def _fan_out(self, ledger: Ledger, hop: int, limits: KinesisLimits) -> Report | None:
+        """A job cut into ranges runs as its ranges; a fresh one big enough is cut now."""
+        job, runs = ledger.job, FanOutRuns(self)
+        if "fanout" in job.extra:
+            fan = runs.ranges.fanout(job.job_id)
+            if fan is not None:
+                return runs.resume(ledger, fan)
+        if hop == 0 and job.cursor.offset == 0 and job.cursor.seq == 0:
+            fan = runs.plan(job, limits)
+            if fan is not None:
+                return runs.start(ledger, fan)
+        return None
+
+    def key_of(self, job: Job) -> Callable[[Any], str]:
+        """The partition key of a job's records: its field's value, or `<job id>:<seq>`."""
+        key_field = job.partition_key_field
+        return field_key(key_field) if key_field else record_id_key(job.job_id)
 
     def _resend_failed(self, ledger: Ledger, sender: Sender, limits: KinesisLimits) -> None:
         """Per-key order across invocations: records an earlier invocation of this job gave up on
@@ -413,8 +454,7 @@ class IngestService:
             raise ConfigError(
                 f"text records have no fields: partition-key field {key_field!r} does not apply"
             )
-        key = field_key(key_field) if key_field else record_id_key(job.job_id)
-        return to_entries(stream, key, limits), stream.state, start
+        return to_entries(stream, self.key_of(job), limits), stream.state, start
 
     def _finish(self, ledger: Ledger, cursor: Any, size: int) -> Report:
         """The input is read: one write when nothing failed; else the counts and the cursor first,

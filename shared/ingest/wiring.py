@@ -8,6 +8,7 @@ from functools import lru_cache
 from shared import names
 from shared.adapters import clients
 from shared.adapters.job_events import JobEvents
+from shared.adapters.job_ranges import JobRanges
 from shared.adapters.jobs_table import JobsTable
 from shared.adapters.kinesis import KinesisStream
 from shared.adapters.objects import Objects
@@ -32,6 +33,7 @@ def ports_for(config: LoaderConfig) -> IngestPorts:
         retry_queue=Queue(sqs, config.retry_queue_url),
         events=JobEvents(clients.client("events"), config.event_bus),
         moves=LedgerTransactions(ddb, config.jobs_table, config.records_table),
+        ranges=JobRanges(ddb, config.jobs_table),
     )
 
 

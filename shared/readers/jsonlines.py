@@ -44,7 +44,7 @@ def _line_records(
         line += 1
 
 
-def _is_blank_json(data: bytes) -> bool:
+def is_blank_json(data: bytes) -> bool:
     """Empty, or only the whitespace JSON allows (a form feed is not blank: it is bad JSON)."""
     return not data or (data[0] in b" \t\r" and not data.strip(b" \t\r"))
 
@@ -69,7 +69,11 @@ def read_json_lines(
             return Rejection(seq, line, offset, exc.reason, data, exc.code)
         return Record(seq, line, offset, data, value if keep_value else None)
 
-    return _line_records(chunks, cursor, hold, _is_blank_json, make)
+    return _line_records(chunks, cursor, hold, is_blank_json, make)
+
+
+def is_blank_text(data: bytes) -> bool:
+    return not data
 
 
 def read_text(chunks: Iterator[bytes], cursor: Cursor, hold: int) -> Iterator[Item]:
@@ -80,4 +84,4 @@ def read_text(chunks: Iterator[bytes], cursor: Cursor, hold: int) -> Iterator[It
             return Rejection(seq, line, offset, exc.reason, data, exc.code)
         return Record(seq, line, offset, data)
 
-    return _line_records(chunks, cursor, hold, lambda data: not data, make)
+    return _line_records(chunks, cursor, hold, is_blank_text, make)

@@ -1,0 +1,348 @@
+"""One huge object read by parallel invocations: the cut, the count of each range, the ranges sent each
+as a chain of its own, and the job finished once, by whichever range ends last.
+
+The job's invocation that finds the object big enough (LOADER_FANOUT_MIN_BYTES, a plain JSON Lines or
+text object) records the cut and queues one count message a range. The count that completes the set
+queues one send message a range; each range streams its lines with exact file seq and line, checkpoints
+its own cursor and adds its counts to the job's in the same write, continues through the queue when
+time runs short, and the range that ends last finishes the job. Every step is idempotent: a redelivered
+or duplicated message finds its range counted, leased or done, and at most re-queues what is missing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from shared.delivery.packing import to_entries
+from shared.delivery.routing import NONE
+from shared.delivery.sending import settled_before
+from shared.domain.errors import (
+    InputFileError,
+    JobBusyError,
+    JobFinishedError,
+    JobNotFoundError,
+    LeaseLostError,
+)
+from shared.domain.failures import Failure, Kind, classify
+from shared.domain.jobs import COMPLETED, FAILED, RUNNING, Counts, Job
+from shared.domain.limits import KinesisLimits
+from shared.domain.models import Cursor
+from shared.domain.ranges import FanOut, RangeProgress, cut
+from shared.job_sender import job_options
+from shared.observability import log_job, logger
+from shared.ports import LambdaContext, RangeStore
+from shared.readers import ReadOptions, open_records
+from shared.readers.detect import JSONL, TEXT, resolve_format
+from shared.readers.ranges import count_range, read_from
+from shared.readers.source import MAGIC_BYTES, ByteCounter, compression_of
+
+from .ledger import Ledger, Report
+from .messages import COUNT, SEND, RangeTask
+from .units import DONE, Batcher, Unit, make_units
+
+if TYPE_CHECKING:
+    from .service import IngestService
+
+HEAD_BYTES = 64 * 1024
+LEASE_GRACE_SECONDS = 60.0
+
+
+class RangeCheckpoints:
+    """A range's checkpoints for its ledger: its cursor on the job's item, its counts and bytes added
+    to the job's. When the job has ended elsewhere (another range failed it), the range stops."""
+
+    def __init__(self, store: RangeStore, index: int, position: int) -> None:
+        self._store, self._index, self._position = store, index, position
+        self.progress: RangeProgress | None = None
+
+    def record_progress(
+        self,
+        job: Job,
+        owner: str,
+        cursor: Cursor,
+        delta: Counts,
+        bytes_read: int,
+        requests: int,
+        *,
+        status: str | None = None,
+        release: bool = False,
+        error: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        done = status is not None and status != FAILED
+        self.progress = self._store.record_progress(
+            job.job_id, self._index, owner, cursor, delta, bytes_read - self._position, requests,
+            done=done, release=release or status is not None,
+        )  # fmt: skip
+        self._position = bytes_read
+        if self.progress.status != RUNNING and not (done or release or status):
+            raise LeaseLostError(f"job {job.job_id} is {self.progress.status}: range stopped")
+
+
+class FanOutRuns:
+    def __init__(self, service: IngestService) -> None:
+        self.service = service
+        ranges = service.ports.ranges
+        assert ranges is not None
+        self.ranges: RangeStore = ranges
+
+    # -- the job's own invocation -------------------------------------------------------------
+    def plan(self, job: Job, limits: KinesisLimits) -> FanOut | None:
+        """The cut for this job, or None when it runs as one chain: too small, compressed, not JSON
+        Lines or text, or keyed by a field with per-key order (ranges would race on a key)."""
+        c = self.service.config
+        starts = cut(job.size, c.fanout_min_bytes, c.fanout_max_parallel)
+        if starts is None:
+            return None
+        if job.partition_key_field and job_options(c, job)[0] != NONE:
+            return None
+        chunks = self.service.ports.objects.chunks(
+            job.bucket, job.key, version_id=job.version_id, etag=job.etag, end=HEAD_BYTES
+        )
+        head = b"".join(islice(chunks, 64))[:HEAD_BYTES]
+        if compression_of(head[:MAGIC_BYTES]) is not None:
+            return None
+        try:
+            fmt = resolve_format(job.extra.get("format_option"), job.key, head)
+        except InputFileError:
+            return None  # the regular path fails the job with the reason
+        if fmt not in (JSONL, TEXT) or (fmt == TEXT and job.partition_key_field):
+            return None
+        return FanOut(starts, fmt, limits.effective_record_bytes)
+
+    def start(self, ledger: Ledger, fan: FanOut) -> Report:
+        """Record the cut, release the job and queue the counts."""
+        job = ledger.job
+        fan = self.ranges.cut(job, ledger.owner, fan)
+        logger.info(
+            "cut into ranges read in parallel",
+            extra={"ranges": fan.ranges, "size": job.size, "format": fan.format},
+        )
+        self._queue_missing(job.job_id, fan)
+        return self._report(job.job_id, "fanned_out")
+
+    def resume(self, ledger: Ledger, fan: FanOut) -> Report:
+        """The job ran again (a duplicate event, a redelivery): finish it if every range is done, else
+        queue again what is missing (duplicates are harmless)."""
+        job = ledger.job
+        if fan.finished:
+            return self._finish(ledger, fan)
+        self.service.ports.jobs.release_if_owner(job.job_id, ledger.owner)
+        self._queue_missing(job.job_id, fan)
+        return self._report(job.job_id, "fanned_out")
+
+    def _queue_missing(self, job_id: str, fan: FanOut) -> None:
+        queue = self.service.ports.ingest_queue
+        if not fan.counted:
+            for i in range(fan.ranges):
+                if i not in fan.counts:
+                    queue.send(RangeTask(job_id, i, COUNT).body())
+            return
+        for i in range(fan.ranges):
+            if i not in fan.done:
+                queue.send(RangeTask(job_id, i, SEND).body())
+
+    # -- a range's invocations ---------------------------------------------------------------
+    def handle(self, task: RangeTask, context: LambdaContext, final: bool) -> Report:
+        log_job(task.job_id)
+        if task.phase == COUNT:
+            return self.count(task)
+        return self.send(task, context, final)
+
+    def count(self, task: RangeTask) -> Report:
+        ports = self.service.ports
+        job, fan = ports.jobs.get(task.job_id), self.ranges.fanout(task.job_id)
+        if job is None or fan is None or job.status != RUNNING or task.index >= fan.ranges:
+            return self._report(task.job_id, "skipped")
+        counted: int | None = None
+        if task.index not in fan.counts:
+            start, end = fan.starts[task.index], fan.starts[task.index + 1]
+            chunks = ports.objects.chunks(
+                job.bucket, job.key, version_id=job.version_id, etag=job.etag,
+                start=read_from(start),
+            )  # fmt: skip
+            try:
+                count = count_range(chunks, start, end, fan.hold, fan.format)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            counted = self.ranges.counted(task.job_id, task.index, count)
+            logger.info(
+                "range counted",
+                extra={"range": task.index, "lines": count.lines, "records": count.records},
+            )
+        if (
+            counted is None or counted == fan.ranges
+        ):  # the last count, or a repeat: queue what is missing
+            fan = self.ranges.fanout(task.job_id) or fan
+            if fan.counted:
+                self._queue_missing(task.job_id, fan)
+        return self._report(task.job_id, "counted")
+
+    def send(self, task: RangeTask, context: LambdaContext, final: bool) -> Report:
+        svc, ports, c = self.service, self.service.ports, self.service.config
+        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
+        remaining = context.get_remaining_time_in_millis() / 1000
+        now = svc.clock()
+        try:
+            lease = self.ranges.acquire(
+                task.job_id, task.index, owner, now + remaining + LEASE_GRACE_SECONDS, now, task.hop
+            )
+        except JobFinishedError:
+            return self._finish_if_all_done(task.job_id, context)
+        except (JobBusyError, JobNotFoundError) as exc:
+            logger.info("range not run", extra={"range": task.index, "reason": str(exc)})
+            return self._report(task.job_id, "skipped")
+        fan, index = lease.fan, task.index
+        count = fan.counts[index]
+        fresh = lease.cursor is None
+        if lease.cursor is None:
+            seq, line = fan.base(index)
+            cursor = Cursor(count.first, seq, line, {"format": fan.format, "compression": None})
+        else:
+            cursor = lease.cursor
+        position = count.first + lease.bytes_read
+        job = replace(lease.job, cursor=cursor, counts=Counts(), bytes_read=position)
+        checkpoints = RangeCheckpoints(self.ranges, index, position)
+        ledger = Ledger(job, owner, c, checkpoints, ports.records, ports.objects, svc.monotonic)
+        try:
+            return self._send(task, ledger, checkpoints, fan, fresh, context, final)
+        except LeaseLostError:
+            raise
+        except Exception:
+            self.ranges.release_if_owner(task.job_id, index, owner)
+            raise
+
+    def _send(
+        self,
+        task: RangeTask,
+        ledger: Ledger,
+        checkpoints: RangeCheckpoints,
+        fan: FanOut,
+        fresh: bool,
+        context: LambdaContext,
+        final: bool,
+    ) -> Report:
+        svc, ports, c = self.service, self.service.ports, self.service.config
+        job, index = ledger.job, task.index
+        count = fan.counts[index]
+        if task.hop > c.max_hops:
+            failure = Failure(
+                Kind.FILE,
+                "RunawayJob",
+                f"stopped after {c.max_hops} continuations (LOADER_MAX_HOPS)",
+            )
+            return self._stop(ledger, failure, None, job.bytes_read, final)
+        counter = ByteCounter()
+        start = job.cursor.offset
+        try:
+            if not fresh:
+                ports.records.delete_from(job.job_id, job.cursor.seq, fan.end_seq(index))
+            limits = ports.stream.limits(c.max_request_kib)
+            sender = svc.sender(job, limits)
+            batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
+            chunks = ports.objects.chunks(
+                job.bucket, job.key, version_id=job.version_id, etag=job.etag, start=start,
+                end=count.end, counter=counter,
+            )  # fmt: skip
+            options = ReadOptions(
+                max_record_bytes=fan.hold,
+                format=fan.format,
+                keep_value=bool(job.partition_key_field),
+            )
+            stream = open_records(chunks, job.key, options, job.cursor, positioned=True)
+            entries = to_entries(stream, svc.key_of(job), limits)
+        except LeaseLostError:
+            raise
+        except Exception as exc:
+            return self._stop(ledger, exc, None, start, final)
+        units = make_units(entries, batcher, stream.state, job.cursor.seq)
+        end = svc.stream(ledger, sender, units, context, lambda: start + counter.count)
+        if end.error is not None:
+            return self._stop(ledger, end.error, end.settled, end.bytes_read, final)
+        assert end.settled is not None
+        if end.more:
+            ledger.checkpoint(end.settled.resume, end.bytes_read, release=True)
+            ports.ingest_queue.send(RangeTask(job.job_id, index, SEND, task.hop + 1).body())
+            logger.info("range continues", extra={"range": index, "hop": task.hop + 1})
+            return self._report(job.job_id, "continued", ledger)
+        ledger.checkpoint(end.settled.resume, count.end, status=COMPLETED)
+        progress = checkpoints.progress
+        assert progress is not None
+        logger.info(
+            "range done",
+            extra={"range": index, "done": progress.ranges_done, "of": progress.ranges},
+        )
+        if progress.ranges_done >= progress.ranges and progress.status == RUNNING:
+            self._finish_if_all_done(job.job_id, context)
+        return self._report(job.job_id, "range_done", ledger)
+
+    def _stop(
+        self,
+        ledger: Ledger,
+        exc: BaseException | Failure,
+        settled: Unit | None,
+        bytes_read: int,
+        final: bool,
+    ) -> Report:
+        """Like a whole job's stop: an infrastructure failure checkpoints what settled and is raised
+        for redelivery; a file failure (or the last delivery) fails the job, counting what went out."""
+        failure = exc if isinstance(exc, Failure) else classify(exc)
+        resume = settled.resume if settled is not None else ledger.job.cursor
+        if failure.retriable and not final:
+            if settled is not None:
+                ledger.checkpoint(resume, bytes_read, release=True)
+            assert isinstance(exc, BaseException)
+            raise exc
+        if isinstance(exc, BaseException):
+            partial = settled_before(exc)
+            if partial is not None:
+                ledger.settle_partial(partial)
+        ledger.checkpoint(resume, bytes_read, release=True)
+        svc = self.service
+        was = svc.ports.jobs.fail_unfinished(
+            ledger.job.job_id, failure.job_error, failure.code, (RUNNING,), svc.clock()
+        )
+        if was is not None:
+            was.error = failure.job_error
+            svc.ports.events.changed(was, FAILED, RUNNING)
+        logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
+        if failure.retriable and isinstance(exc, BaseException):
+            raise exc
+        return self._report(ledger.job.job_id, FAILED, ledger)
+
+    # -- the end -----------------------------------------------------------------------------
+    def _finish_if_all_done(self, job_id: str, context: LambdaContext) -> Report:
+        """Finish the job if every range is done and it still runs (whoever gets here first)."""
+        svc = self.service
+        fan = self.ranges.fanout(job_id)
+        job = svc.ports.jobs.get(job_id)
+        if fan is None or job is None or job.status != RUNNING or not fan.finished:
+            return self._report(job_id, "skipped")
+        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
+        now = svc.clock()
+        until = now + context.get_remaining_time_in_millis() / 1000 + LEASE_GRACE_SECONDS
+        try:
+            job = svc.ports.jobs.acquire(job_id, owner, until, now, job.hops)
+        except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
+            logger.info("job not finished here", extra={"reason": str(exc)})
+            return self._report(job_id, "skipped")
+        ports = svc.ports
+        ledger = Ledger(
+            job, owner, svc.config, ports.jobs, ports.records, ports.objects, svc.monotonic
+        )
+        return self._finish(ledger, fan)
+
+    def _finish(self, ledger: Ledger, fan: FanOut) -> Report:
+        records, lines = fan.totals()
+        end = Cursor(
+            ledger.job.size, records, lines, {"format": fan.format, "compression": None, DONE: True}
+        )
+        return self.service.finish_job(ledger, end, ledger.job.size)
+
+    def _report(self, job_id: str, outcome: str, ledger: Ledger | None = None) -> Report:
+        return Report(job_id, outcome, ledger.totals) if ledger else Report(job_id, outcome)
