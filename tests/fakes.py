@@ -393,7 +393,9 @@ class FakeRanges(Failing):
         if r.count is not None or self._jobs.jobs[job_id].status != RUNNING:
             return None
         r.count = count
-        return sum(1 for (j, _), x in self.state.items() if j == job_id and x.count is not None)
+        n = sum(1 for (j, _), x in self.state.items() if j == job_id and x.count is not None)
+        self._jobs.jobs[job_id].extra["ranges_counted"] = n
+        return n
 
     def acquire(self, job_id: str, index: int, owner: str, lease_until: float, now: float,
                 hop: int) -> RangeLease:  # fmt: skip
@@ -429,6 +431,7 @@ class FakeRanges(Failing):
             r.owner, r.expires = None, 0.0
         plan = self.cuts[job_id]
         finished = sum(1 for (j, _), x in self.state.items() if j == job_id and x.done)
+        job.extra["ranges_done"] = finished
         return RangeProgress(finished, len(plan.starts) - 1, job.status)
 
     def release_if_owner(self, job_id: str, index: int, owner: str) -> None:

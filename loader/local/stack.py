@@ -118,6 +118,13 @@ class LocalStack:
             **o.environment,
         })  # fmt: skip
         os.environ.pop("AWS_PROFILE", None)
+        from shared.config import LoaderConfig
+        from shared.domain.errors import ConfigError
+
+        try:  # a malformed --env setting is an error now, not in every invocation
+            LoaderConfig.from_env()
+        except ConfigError as exc:
+            raise ValueError(f"--env: {exc}") from exc
 
     def _start_functions(self, sqs: Any, res: resources.Resources) -> None:
         # Imported only now: the handlers read their configuration from the environment set above.

@@ -73,6 +73,8 @@ def job_from_values(item: dict[str, Any]) -> Job:
                 "started_at",
                 "retry_round",
                 "fanout",
+                "ranges_counted",
+                "ranges_done",
             )
             if k in item
         },

@@ -43,8 +43,18 @@ def job_view(job: Job) -> dict[str, Any]:
         "error_code": job.error_code,
         "requests": job.requests,
         "continuations": job.hops,
+        "ranges": _ranges_view(job),
         "retry_round": int(job.extra.get("retry_round", 0)),
     }  # fmt: skip
+
+
+def _ranges_view(job: Job) -> dict[str, int] | None:
+    """For a job cut into ranges read in parallel: how many, how many counted, how many done."""
+    plan = job.extra.get("fanout")
+    if not plan:
+        return None
+    return {"total": len(plan["starts"]) - 1, "counted": int(job.extra.get("ranges_counted", 0)),
+            "done": int(job.extra.get("ranges_done", 0))}  # fmt: skip
 
 
 _RECORD_FIELDS = (

@@ -73,3 +73,31 @@ def test_backfill_ingests_objects_already_in_the_bucket_once(local, tmp_path):
     again = json.loads(local.cli("backfill", "--follow", "--json").stdout)
     assert (again["queued"], again["already_have_jobs"]) == (1, 5)
     assert len(local.stream()) == 16
+
+
+def test_a_big_object_is_read_in_parallel_ranges_on_the_local_stack(tmp_path):
+    from tests.e2e.conftest import start_local
+
+    rows = [b'{"i": %d, "pad": "%s"}' % (i, b"z" * (i % 40)) for i in range(30_000)]
+    rows[777] = b"not json"
+    data = b"\n".join(rows) + b"\n"
+    settings = ("--env", "LOADER_FANOUT_MIN_BYTES=262144", "--env", "LOADER_FANOUT_MAX_PARALLEL=4")
+    for local in start_local(tmp_path, *settings):
+        local.s3.put_object(
+            Bucket=local.state["bucket"],
+            Key=local.state["incoming_prefix"] + "big.jsonl",
+            Body=data,
+        )
+        job = local.wait_for_job(timeout=180)
+        assert job["status"] == "completed_with_errors"
+        assert job["ranges"] == {"total": 4, "counted": 4, "done": 4}
+        assert job["counts"] == {
+            "records": 30_000,
+            "sent": 29_999,
+            "failed": 0,
+            "rejected": 1,
+            "dead": 0,
+        }
+        [bad] = local.api(f"/jobs/{job['job_id']}/records?status=rejected")["records"]
+        assert (bad["seq"], bad["line"]) == (777, 778)
+        assert Counter(local.stream()) == Counter(r for i, r in enumerate(rows) if i != 777)

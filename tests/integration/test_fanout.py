@@ -7,6 +7,8 @@ import random
 
 import pytest
 
+from shared.adapters.job_items import job_from_values
+from shared.api.service import job_view
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of, stream_data
@@ -48,5 +50,7 @@ def test_a_big_object_is_read_by_ranges_in_parallel(stack):
         "completed_with_errors", 11_999, 11_998, 1,
     )  # fmt: skip
     assert job["bytes_read"] == len(data) and job["ranges_done"] == 3
+    view = job_view(job_from_values(job))
+    assert view["ranges"] == {"total": 3, "counted": 3, "done": 3} and view["progress"] == 1.0
     [item] = stack.records(job_id)
     assert (item["seq"], item["line"], item["status"]) == (1234, 1235, "rejected")

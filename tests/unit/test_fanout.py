@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from shared.api.service import job_view
 from shared.config import LoaderConfig
 from shared.domain.errors import InputFileError, LedgerError
 from shared.domain.limits import KinesisLimits
@@ -113,6 +114,7 @@ def test_ranges_send_every_record_once_with_exact_ordinals(ports, order):
         "MalformedJson",
     )
     assert job.bytes_read == len(data) and job.cursor.seq == 9000
+    assert job_view(job)["ranges"] == {"total": 4, "counted": 4, "done": 4}
     assert [(s, prev) for _, s, prev in ports.events.published] == [
         ("queued", None), ("running", "queued"), ("completed_with_errors", "running"),
     ]  # fmt: skip
