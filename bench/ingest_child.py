@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -29,16 +30,20 @@ WRITE_CALLS = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1}
 
 
 class NullStream:
-    """Accepts every entry, on the shard it was routed to; counts user records and Kinesis records."""
+    """Accepts every entry, on the shard it was routed to; counts user records and Kinesis records
+    (under a lock: the sender's lanes call it from several threads)."""
 
     def __init__(self, shards: int = 1) -> None:
         self.records = 0
         self.kinesis_records = 0
         self._map = ShardMap.even(shards)
+        self._lock = threading.Lock()
 
     def put_records(self, entries: Sequence[Entry]) -> list[EntryResult]:
-        self.kinesis_records += len(entries)
-        self.records += sum(len(e.members) if e.members else 1 for e in entries)
+        users = sum(len(e.members) if e.members else 1 for e in entries)
+        with self._lock:
+            self.kinesis_records += len(entries)
+            self.records += users
         ids = self._map.shards
         return [EntryResult(ids[max(e.shard, 0)].shard_id, str(e.seq)) for e in entries]
 

@@ -406,7 +406,7 @@ class FakeRanges(Failing):
         r = self.state.setdefault((job_id, index), _Range())
         if job.status != RUNNING or r.done:
             raise JobFinishedError(f"job {job_id} is {job.status}; range {index} done: {r.done}")
-        if r.count is None or (r.owner not in (None, owner) and r.expires >= now):
+        if job_id not in self.cuts or (r.owner not in (None, owner) and r.expires >= now):
             raise JobBusyError(f"range {index} of job {job_id}")
         r.owner, r.expires = owner, lease_until
         fan = self.fanout(job_id)

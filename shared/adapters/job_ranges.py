@@ -117,13 +117,13 @@ class JobRanges:
     ) -> RangeLease:
         r = f"r{index}_"
         names = {"#st": "status", "#o": r + "owner", "#e": r + "expires", "#h": r + "hops",
-                 "#d": r + "done", "#c": r + "count"}  # fmt: skip
+                 "#d": r + "done"}  # fmt: skip
         try:
             item = self._update(
                 job_id,
                 UpdateExpression="SET #o = :owner, #e = :until, #h = :hop, updated_at = :now_iso",
                 ConditionExpression=(
-                    "#st = :running AND attribute_exists(#c) AND attribute_not_exists(#d) AND "
+                    "#st = :running AND attribute_exists(fanout) AND attribute_not_exists(#d) AND "
                     "(attribute_not_exists(#e) OR #e < :now OR #o = :owner)"
                 ),
                 ExpressionAttributeNames=names,
@@ -142,7 +142,7 @@ class JobRanges:
                     f"job {job_id} is {found.get('status')}; range {index} done: "
                     f"{bool(found.get(r + 'done'))}"
                 ) from exc
-            raise JobBusyError(f"range {index} of job {job_id} is leased or not counted") from exc
+            raise JobBusyError(f"range {index} of job {job_id} is leased") from exc
         fan = fanout_from_values(item)
         assert fan is not None
         return RangeLease(
@@ -157,8 +157,7 @@ class JobRanges:
         requests: int, *, done: bool = False, release: bool = False,
     ) -> RangeProgress:  # fmt: skip
         r = f"r{index}_"
-        names = {"#cur": r + "cursor", "#b": r + "bytes", "#o": r + "owner", "#e": r + "expires",
-                 "#d": r + "done"}  # fmt: skip
+        names = {"#cur": r + "cursor", "#b": r + "bytes", "#o": r + "owner", "#d": r + "done"}
         values: dict[str, Any] = {":cursor": cursor_value(cursor), ":now": now_iso(),
                                   ":owner": owner, ":bytes": bytes_delta, ":requests": requests}  # fmt: skip
         sets = ["#cur = :cursor", "updated_at = :now"]
@@ -174,6 +173,7 @@ class JobRanges:
             values.update({":true": True, ":one": 1})
         expression = "SET " + ", ".join(sets) + " ADD " + ", ".join(adds)
         if done or release:
+            names["#e"] = r + "expires"
             expression += " REMOVE #o, #e"
         try:
             item = self._update(

@@ -58,7 +58,8 @@ class FanOut:
 
     @property
     def counted(self) -> bool:
-        return len(self.counts) == self.ranges
+        """Every range but the last is counted (no range follows the last: its count is not needed)."""
+        return all(i in self.counts for i in range(self.ranges - 1))
 
     @property
     def finished(self) -> bool:
@@ -69,13 +70,19 @@ class FanOut:
         before = [self.counts[i] for i in range(index)]
         return sum(c.records for c in before), 1 + sum(c.lines for c in before)
 
-    def end_seq(self, index: int) -> int:
+    def bounds(self, index: int) -> tuple[int, int]:
+        """Where range `index`'s lines start and end (once the ranges before it are counted)."""
+        if index < self.ranges - 1:
+            return self.counts[index].first, self.counts[index].end
+        first = self.counts[index - 1].end if index else 0
+        return first, self.starts[-1]
+
+    def end_seq(self, index: int) -> int | None:
+        """The seq just past range `index`'s records; None for the last range (the file's end)."""
+        if index >= self.ranges - 1:
+            return None
         seq, _ = self.base(index)
         return seq + self.counts[index].records
-
-    def totals(self) -> tuple[int, int]:
-        """Records and lines of the whole object (all ranges counted)."""
-        return self.base(self.ranges)
 
 
 @dataclass(slots=True)

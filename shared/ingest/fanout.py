@@ -2,8 +2,8 @@
 as a chain of its own, and the job finished once, by whichever range ends last.
 
 The job's invocation that finds the object big enough (LOADER_FANOUT_MIN_BYTES, a plain JSON Lines or
-text object) records the cut and queues one count message a range. The count that completes the set
-queues one send message a range; each range streams its lines with exact file seq and line, checkpoints
+text object) records the cut and queues one count message for each range but the last (no range follows
+it, so its count is never needed). The count that completes the set queues one send message a range; each range streams its lines with exact file seq and line, checkpoints
 its own cursor and adds its counts to the job's in the same write, continues through the queue when
 time runs short, and the range that ends last finishes the job. Every step is idempotent: a redelivered
 or duplicated message finds its range counted, leased or done, and at most re-queues what is missing.
@@ -137,7 +137,7 @@ class FanOutRuns:
     def _queue_missing(self, job_id: str, fan: FanOut) -> None:
         queue = self.service.ports.ingest_queue
         if not fan.counted:
-            for i in range(fan.ranges):
+            for i in range(fan.ranges - 1):
                 if i not in fan.counts:
                     queue.send(RangeTask(job_id, i, COUNT).body())
             return
@@ -155,8 +155,8 @@ class FanOutRuns:
     def count(self, task: RangeTask) -> Report:
         ports = self.service.ports
         job, fan = ports.jobs.get(task.job_id), self.ranges.fanout(task.job_id)
-        if job is None or fan is None or job.status != RUNNING or task.index >= fan.ranges:
-            return self._report(task.job_id, "skipped")
+        if job is None or fan is None or job.status != RUNNING or task.index >= fan.ranges - 1:
+            return self._report(task.job_id, "skipped")  # the last range is never counted
         counted: int | None = None
         if task.index not in fan.counts:
             start, end = fan.starts[task.index], fan.starts[task.index + 1]
@@ -175,9 +175,7 @@ class FanOutRuns:
                 "range counted",
                 extra={"range": task.index, "lines": count.lines, "records": count.records},
             )
-        if (
-            counted is None or counted == fan.ranges
-        ):  # the last count, or a repeat: queue what is missing
+        if counted is None or counted == fan.ranges - 1:  # the last count, or a repeat
             fan = self.ranges.fanout(task.job_id) or fan
             if fan.counted:
                 self._queue_missing(task.job_id, fan)
@@ -198,14 +196,17 @@ class FanOutRuns:
             logger.info("range not run", extra={"range": task.index, "reason": str(exc)})
             return self._report(task.job_id, "skipped")
         fan, index = lease.fan, task.index
-        count = fan.counts[index]
+        if not fan.counted:  # queued before the counts were in: never, unless by hand
+            self.ranges.release_if_owner(task.job_id, index, owner)
+            return self._report(task.job_id, "skipped")
+        first, _ = fan.bounds(index)
         fresh = lease.cursor is None
         if lease.cursor is None:
             seq, line = fan.base(index)
-            cursor = Cursor(count.first, seq, line, {"format": fan.format, "compression": None})
+            cursor = Cursor(first, seq, line, {"format": fan.format, "compression": None})
         else:
             cursor = lease.cursor
-        position = count.first + lease.bytes_read
+        position = first + lease.bytes_read
         job = replace(lease.job, cursor=cursor, counts=Counts(), bytes_read=position)
         checkpoints = RangeCheckpoints(self.ranges, index, position)
         ledger = Ledger(job, owner, c, checkpoints, ports.records, ports.objects, svc.monotonic)
@@ -229,7 +230,7 @@ class FanOutRuns:
     ) -> Report:
         svc, ports, c = self.service, self.service.ports, self.service.config
         job, index = ledger.job, task.index
-        count = fan.counts[index]
+        _, end_offset = fan.bounds(index)
         if task.hop > c.max_hops:
             failure = Failure(
                 Kind.FILE,
@@ -247,7 +248,7 @@ class FanOutRuns:
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
             chunks = ports.objects.chunks(
                 job.bucket, job.key, version_id=job.version_id, etag=job.etag, start=start,
-                end=count.end, counter=counter,
+                end=end_offset, counter=counter,
             )  # fmt: skip
             options = ReadOptions(
                 max_record_bytes=fan.hold,
@@ -270,7 +271,7 @@ class FanOutRuns:
             ports.ingest_queue.send(RangeTask(job.job_id, index, SEND, task.hop + 1).body())
             logger.info("range continues", extra={"range": index, "hop": task.hop + 1})
             return self._report(job.job_id, "continued", ledger)
-        ledger.checkpoint(end.settled.resume, count.end, status=COMPLETED)
+        ledger.checkpoint(end.settled.resume, end_offset, status=COMPLETED)
         progress = checkpoints.progress
         assert progress is not None
         logger.info(
@@ -338,7 +339,7 @@ class FanOutRuns:
         return self._finish(ledger, fan)
 
     def _finish(self, ledger: Ledger, fan: FanOut) -> Report:
-        records, lines = fan.totals()
+        records, lines = ledger.job.counts.records, 0  # every record read is counted, exactly
         end = Cursor(
             ledger.job.size, records, lines, {"format": fan.format, "compression": None, DONE: True}
         )
