@@ -13,6 +13,7 @@ from typing import Any
 from bench import (
     compare_bench,
     cpu_bench,
+    fanout_bench,
     ingest_bench,
     plan_bench,
     shard_bench,
@@ -39,6 +40,7 @@ def main() -> None:
         cpu = cpu_bench.run(work)
         shards = shard_bench.run()
         small = small_files_bench.run()
+        fanout = fanout_bench.run(work, int(float(os.environ.get("BENCH_FANOUT_GB", "1")) * GB))
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "throughput_ratio_vs_baseline": compare["throughput_ratio_vs_baseline"],
@@ -70,10 +72,17 @@ def main() -> None:
             "put_records_calls": small["together"]["put_records_calls"],
             "put_records_calls_one_at_a_time": small["one_at_a_time"]["put_records_calls"],
         },
+        "fanout": {
+            "object_mb": fanout["object_mb"],
+            "one_range_seconds": fanout["one_range"]["seconds"],
+            "two_ranges_seconds": fanout["two_ranges"]["seconds"],
+            "speedup_two_ranges": fanout["speedup_two_ranges"],
+            "model_16_ranges": fanout["model"],
+        },
         "plan_peak_rss_mb_by_format": {fmt: r["peak_rss_mb"] for fmt, r in rss.items()},
         "details": {"plan_throughput": tp, "plan_runs": rss, "plan_file_gb": plan_size / GB, "ingest": ingest,
                     "compare": compare, "cpu": cpu, "shards": shards["runs"],
-                    "small_files": small},
+                    "small_files": small, "fanout": fanout},
         "seconds": round(time.time() - started, 1),
     }  # fmt: skip
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -112,6 +121,13 @@ def _print(r: dict[str, Any]) -> None:
          f"one at a time: {r['small_files']['aws_calls_per_file_one_at_a_time']})", "<= 4, <= 2"),
         ("  PutRecords calls for the 10,000 records",
          f"{r['small_files']['put_records_calls']} (one at a time: {r['small_files']['put_records_calls_one_at_a_time']})", ""),
+        (f"{r['fanout']['object_mb']} MB JSON Lines object: 2 parallel ranges over 1 chain",
+         f"{r['fanout']['speedup_two_ranges']}x ({r['fanout']['one_range_seconds']} s vs "
+         f"{r['fanout']['two_ranges_seconds']} s)", ">= 1.6x"),
+        ("  16 ranges, modelled from those (not measured)",
+         f"{r['fanout']['model_16_ranges']['predicted_seconds']} s, "
+         f"{r['fanout']['model_16_ranges']['predicted_speedup']}x, on a stream of "
+         f"{r['fanout']['model_16_ranges']['stream_shards_needed']} shards", ""),
         ("plan: records per CPU-second", f"{r['plan_records_per_cpu_second_jsonl_200b']:,}", ">= 100,000"),
         ("plan peak RSS by format, 1 GB", ", ".join(f"{k} {v}" for k, v in r["plan_peak_rss_mb_by_format"].items()), "< 150"),
     ]  # fmt: skip
