@@ -106,6 +106,9 @@ def _summary(job: dict[str, Any], elapsed: float | None = None) -> None:
     out.print(
         f"  records {c['records']:,}  sent {c['sent']:,}  failed {c['failed']:,}  rejected {c['rejected']:,}  dead {c['dead']:,}"
     )
+    ranges = job.get("ranges")
+    if ranges:
+        out.print(f"  read in {ranges['total']} parallel ranges: {ranges['done']} done")
     if job.get("error"):
         out.print(f"  [red]error:[/red] {job['error']}")
     if c["failed"] or c["rejected"] or c["dead"]:

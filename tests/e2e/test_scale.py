@@ -101,3 +101,5 @@ def test_a_big_object_is_read_in_parallel_ranges_on_the_local_stack(tmp_path):
         [bad] = local.api(f"/jobs/{job['job_id']}/records?status=rejected")["records"]
         assert (bad["seq"], bad["line"]) == (777, 778)
         assert Counter(local.stream()) == Counter(r for i, r in enumerate(rows) if i != 777)
+        shown = local.cli("status", job["job_id"], env={"COLUMNS": "100"})
+        assert shown.returncode == 0 and "read in 4 parallel ranges: 4 done" in shown.stdout
