@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from itertools import islice
 from typing import TYPE_CHECKING
 
 from shared.delivery.packing import to_entries
@@ -102,7 +101,7 @@ class FanOutRuns:
         chunks = self.service.ports.objects.chunks(
             job.bucket, job.key, version_id=job.version_id, etag=job.etag, end=HEAD_BYTES
         )
-        head = b"".join(islice(chunks, 64))[:HEAD_BYTES]
+        head = b"".join(chunks)[:HEAD_BYTES]  # a ranged read of at most HEAD_BYTES
         if compression_of(head[:MAGIC_BYTES]) is not None:
             return None
         try:
