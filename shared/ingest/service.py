@@ -196,19 +196,31 @@ class IngestService:
             size, meta = (info.size, info.metadata) if info else (ref.size or 0, {})
             etag = ref.etag or (info.etag if info else None)
             ref = ObjectRef(ref.bucket, ref.key, ref.version_id, etag, size, ref.sequencer)
-            created = self.ports.jobs.create(
-                ref, size, meta.get(META_FORMAT) or c.default_format,
-                meta.get(META_KEY_FIELD) or c.default_partition_key_field, now_iso(),
-                ordering=meta.get(META_ORDERING) or c.default_ordering,
-                aggregate=meta.get(META_AGGREGATE) or str(c.default_aggregate).lower(),
-            )  # fmt: skip
+            options = {
+                "format": meta.get(META_FORMAT) or c.default_format,
+                "partition_key_field": meta.get(META_KEY_FIELD) or c.default_partition_key_field,
+                "ordering": meta.get(META_ORDERING) or c.default_ordering,
+                "aggregate": meta.get(META_AGGREGATE) or str(c.default_aggregate).lower(),
+            }
+            # Opened already running under this invocation's lease: one write instead of two.
+            owner, until = self._lease(context)
+            job = self.ports.jobs.create_running(ref, size, options, owner, until, now_iso())
             logger.info(
-                "job opened" if created else "job exists (duplicate event)", extra={"key": ref.key}
+                "job opened" if job else "job exists (duplicate event)", extra={"key": ref.key}
             )
-            if created:
+            if job is not None:
                 opened = Job(ref.job_id, ref.bucket, ref.key, ref.version_id, etag, size, QUEUED)
                 self.ports.events.changed(opened, QUEUED, None)
+                job.extra["previous_status"] = QUEUED
+                self.ports.events.changed(job, RUNNING, QUEUED)
+                return self._run_leased(job, owner, 0, context, final)
         return self.run(ref.job_id, 0, context, final)
+
+    def _lease(self, context: LambdaContext) -> tuple[str, float]:
+        """An owner name for this invocation's lease, and when the lease runs out."""
+        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
+        remaining = context.get_remaining_time_in_millis() / 1000
+        return owner, self.clock() + remaining + LEASE_GRACE_SECONDS
 
     def _head(self, ref: ObjectRef) -> ObjectInfo | None:
         try:
@@ -218,22 +230,24 @@ class IngestService:
 
     def run(self, job_id: str, hop: int, context: LambdaContext, final: bool = False) -> Report:
         log_job(job_id)
-        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
-        remaining = context.get_remaining_time_in_millis() / 1000
+        owner, until = self._lease(context)
         try:
-            job = self.ports.jobs.acquire(
-                job_id, owner, self.clock() + remaining + LEASE_GRACE_SECONDS, self.clock(), hop
-            )
+            job = self.ports.jobs.acquire(job_id, owner, until, self.clock(), hop)
         except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not run", extra={"reason": str(exc)})
             return Report(job_id, "skipped")
         self.ports.events.changed(job, RUNNING, job.extra.get("previous_status"))
+        return self._run_leased(job, owner, hop, context, final)
+
+    def _run_leased(
+        self, job: Job, owner: str, hop: int, context: LambdaContext, final: bool
+    ) -> Report:
         try:
             return self._run(job, owner, hop, context, final)
         except LeaseLostError:
             raise
         except Exception:
-            self.ports.jobs.release_if_owner(job_id, owner)
+            self.ports.jobs.release_if_owner(job.job_id, owner)
             raise
 
     # -- the job ------------------------------------------------------------------

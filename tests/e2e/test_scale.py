@@ -89,8 +89,8 @@ def test_a_big_object_is_read_in_parallel_ranges_on_the_local_stack(tmp_path):
             Body=data,
         )
         job = local.wait_for_job(timeout=180)
-        assert job["status"] == "completed_with_errors"
-        assert job["ranges"] == {"total": 4, "counted": 3, "done": 4}
+        assert job["status"] == "completed_with_errors", job
+        assert job["ranges"] == {"total": 4, "counted": 3, "done": 4}, job
         assert job["counts"] == {
             "records": 30_000,
             "sent": 29_999,
@@ -102,4 +102,5 @@ def test_a_big_object_is_read_in_parallel_ranges_on_the_local_stack(tmp_path):
         assert (bad["seq"], bad["line"]) == (777, 778)
         assert Counter(local.stream()) == Counter(r for i, r in enumerate(rows) if i != 777)
         shown = local.cli("status", job["job_id"], env={"COLUMNS": "100"})
-        assert shown.returncode == 0 and "read in 4 parallel ranges: 4 done" in shown.stdout
+        assert shown.returncode == 0, shown.stderr
+        assert "read in 4 parallel ranges: 4 done" in shown.stdout, shown.stdout

@@ -212,7 +212,8 @@ def test_ledger_items_written_after_the_last_checkpoint_are_cleared_on_resume(st
 
 
 def test_a_job_that_cannot_even_start_fails_on_the_last_delivery(stack, monkeypatch):
-    # GIVEN DynamoDB refusing to lease the job (throttled past botocore's retries) on every delivery
+    # GIVEN DynamoDB refusing to open or lease the job (throttled past botocore's retries) on every
+    # delivery
     from botocore.exceptions import ClientError
 
     from shared.domain.errors import LedgerError
@@ -223,11 +224,13 @@ def test_a_job_that_cannot_even_start_fails_on_the_last_delivery(stack, monkeypa
         raise LedgerError("taking the lease failed") from ClientError(error, "UpdateItem")
 
     monkeypatch.setattr(ingest_service().ports.jobs, "acquire", throttled)
+    monkeypatch.setattr(ingest_service().ports.jobs, "create_running", throttled)
     note = stack.upload("a.jsonl", jsonl(10))
     # WHEN the message is delivered, it is handed back; on its last delivery the job fails
     with pytest.raises(BatchProcessingError):
         invoke(stack, note)
-    assert stack.job(job_id_of(note))["status"] == "queued"
+    gone = stack.ddb.get_item(TableName=moto_stack.JOBS, Key={"job_id": {"S": job_id_of(note)}})
+    assert "Item" not in gone  # nothing opened: the redelivery tries again
     with pytest.raises(BatchProcessingError):
         invoke(stack, note, receive_count=5)
     job = stack.job(job_id_of(note))
