@@ -75,7 +75,7 @@ def _run(env: dict[str, str], aws: dict[str, Any], ranges: int) -> dict[str, Any
         for _ in range(ranges)
     ]  # fmt: skip
     time.sleep(3)  # the sandboxes are warm before the upload's event arrives
-    started = time.perf_counter()
+    started, wall = time.perf_counter(), time.time()
     aws["sqs"].send_message(QueueUrl=aws["queue"], MessageBody=json.dumps(note))
     outputs = []
     for worker in workers:
@@ -83,18 +83,25 @@ def _run(env: dict[str, str], aws: dict[str, Any], ranges: int) -> dict[str, Any
         if worker.returncode != 0:
             raise RuntimeError(f"fan-out worker failed: {err[-2000:]}")
         outputs.append(json.loads(out.strip().splitlines()[-1]))
-    seconds = time.perf_counter() - started
+    # Upload event to job finished: the end of the invocation that finished it (the sandboxes notice
+    # the end only at their next poll, up to a second later, which is not the loader's time).
+    seconds = max(b for o in outputs for _, _, b in o["timeline"]) - wall
+    waited = time.perf_counter() - started
     item = aws["ddb"].get_item(
         TableName="jobs", Key={"job_id": {"S": job_id}}, ConsistentRead=True
     )["Item"]
     sent = sum(o["records_sent"] for o in outputs)
     return {
-        "ranges": ranges, "seconds": round(seconds, 1), "status": item["status"]["S"],
+        "ranges": ranges, "seconds": round(seconds, 1), "until_sandboxes_stopped": round(waited, 1),
+        "status": item["status"]["S"],
         "records": int(item["n_records"]["N"]), "records_sent": sent,
         "mb_per_s": round(size / 2**20 / seconds, 1),
         "cpu_seconds": round(sum(o["cpu_seconds"] for o in outputs), 1),
         "busy_seconds": [o["busy_seconds"] for o in outputs],
         "outcomes": sorted(x for o in outputs for x in o["outcomes"]),
+        "timeline": sorted(
+            (name, round(a - wall, 2), round(b - wall, 2)) for o in outputs for name, a, b in o["timeline"]
+        ),
     }  # fmt: skip
 
 

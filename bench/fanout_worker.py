@@ -62,6 +62,7 @@ def main() -> None:
     )  # fmt: skip
     service = IngestService(config, ports)
     outcomes: list[str] = []
+    timeline: list[tuple[str, float, float]] = []  # (outcome, wall-clock start, end)
     busy = 0.0
     while True:
         job = jobs.get(job_id)
@@ -71,16 +72,17 @@ def main() -> None:
             QueueUrl=config.ingest_queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1
         )
         for message in got.get("Messages", []):
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             for parsed in parse_message(message["Body"]):
                 outcomes.append(service.handle(parsed, Context()).outcome)
+                timeline.append((outcomes[-1], round(wall, 3), round(time.time(), 3)))
             sqs.delete_message(
                 QueueUrl=config.ingest_queue_url, ReceiptHandle=message["ReceiptHandle"]
             )
             busy += time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
-        "outcomes": outcomes, "records_sent": stream.records, "busy_seconds": round(busy, 2),
+        "outcomes": outcomes, "timeline": timeline, "records_sent": stream.records, "busy_seconds": round(busy, 2),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
     }))  # fmt: skip
 
