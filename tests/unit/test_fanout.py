@@ -148,17 +148,23 @@ def test_ranges_continue_through_the_queue_when_time_runs_short(ports):
     assert ports.jobs.get(ref.job_id).status == "completed"
 
 
-def test_a_range_whose_checkpoint_fails_is_redelivered_and_resumes(ports):
+def counted(ports: IngestPorts) -> tuple[IngestService, str]:
+    """A big object cut and counted: its send messages wait on the queue."""
     data, _ = big_file(bad=())
     ref = ports.objects.add(BUCKET, "incoming/big.jsonl", data)
     ports.stream.limits_ = KinesisLimits(max_entries=100)
     svc = service(ports, checkpoint_every_requests=1)
     svc.handle(ref, FakeContext())
-    drain_counts = [b for b in ports.ingest_queue.sent]
+    counts = list(ports.ingest_queue.sent)
     ports.ingest_queue.sent.clear()
-    for body, _ in drain_counts:
+    for body, _ in counts:
         [message] = parse_message(json.dumps(body))
-        svc.handle(message, FakeContext())
+        assert svc.handle(message, FakeContext()).outcome == "counted"
+    return svc, ref.job_id
+
+
+def test_a_range_whose_checkpoint_fails_is_redelivered_and_resumes(ports):
+    svc, job_id = counted(ports)
     ports.ranges.fail_next("record_progress", LedgerError("throttled"), times=1)
     first, _ = ports.ingest_queue.sent[0]
     [message] = parse_message(json.dumps(first))
@@ -167,31 +173,22 @@ def test_a_range_whose_checkpoint_fails_is_redelivered_and_resumes(ports):
     drain(svc, ports)  # the other ranges, then the redelivery
     [message] = parse_message(json.dumps(first))
     svc.handle(message, FakeContext())
-    seqs = sent_seqs(ports, ref.job_id)
+    seqs = sent_seqs(ports, job_id)
     assert set(seqs) == set(range(9000))  # nothing lost; the batch in flight may go twice
     assert len(seqs) - 9000 <= 500
-    job = ports.jobs.get(ref.job_id)
+    job = ports.jobs.get(job_id)
     assert (job.status, job.counts.sent, job.counts.records) == ("completed", 9000, 9000)
 
 
 def test_a_range_that_cannot_read_fails_the_job_and_the_others_stop(ports):
-    data, _ = big_file(bad=())
-    ref = ports.objects.add(BUCKET, "incoming/big.jsonl", data)
-    ports.stream.limits_ = KinesisLimits(max_entries=100)
-    svc = service(ports, checkpoint_every_requests=1)
-    svc.handle(ref, FakeContext())
-    drain_counts = list(ports.ingest_queue.sent)
-    ports.ingest_queue.sent.clear()
-    for body, _ in drain_counts:
-        [message] = parse_message(json.dumps(body))
-        svc.handle(message, FakeContext())
+    svc, job_id = counted(ports)
     ports.objects.fail_after_bytes = 30_000
     ports.objects.fail_next("chunks", InputFileError("the object changed during the job"))
     outcomes = drain(svc, ports)
-    job = ports.jobs.get(ref.job_id)
+    job = ports.jobs.get(job_id)
     assert job.status == "failed" and "changed" in job.error
     assert outcomes[0] == "failed"
-    assert job.counts.records == job.counts.sent == len(sent_seqs(ports, ref.job_id))
+    assert job.counts.records == job.counts.sent == len(sent_seqs(ports, job_id))
 
 
 @pytest.mark.parametrize(
