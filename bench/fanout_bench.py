@@ -6,18 +6,15 @@ finished. And what those figures predict for 16 ranges."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from bench import datagen
+from bench import datagen, resources
 from bench.moto_process import moto_process
-from infra import names, schema
+from infra import names
 from shared.domain.jobs import job_id_for
 
 REGION = "us-east-1"
@@ -25,34 +22,14 @@ MODEL_RANGES = 16
 
 
 def _setup(endpoint: str, workdir: Path, size: int) -> tuple[dict[str, str], dict[str, Any]]:
-    session = boto3.session.Session(
-        aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
-    )
-    s3 = session.client("s3", endpoint_url=endpoint)
-    ddb = session.client("dynamodb", endpoint_url=endpoint)
-    sqs = session.client("sqs", endpoint_url=endpoint)
-    s3.create_bucket(Bucket="bench")
-    s3.put_bucket_versioning(Bucket="bench", VersioningConfiguration={"Status": "Enabled"})
-    ddb.create_table(**schema.create_table_args("jobs", schema.JOBS))
-    ddb.create_table(**schema.create_table_args("records", schema.RECORDS))
-    ingest = sqs.create_queue(QueueName="ingest", Attributes={"VisibilityTimeout": "900"})[
-        "QueueUrl"
-    ]
-    retry = sqs.create_queue(QueueName="retry")["QueueUrl"]
+    aws = resources.create(endpoint, ingest_visibility_seconds=900)
     path = datagen.write_jsonl(workdir / "fanout.jsonl", size)
     key = names.INCOMING_PREFIX + path.name
     for ranges in (1, 2):  # one object each: a fresh job each (moto's CopyObject breaks checksums)
-        s3.upload_file(str(path), "bench", f"{key}.{ranges}")
-    env = {
-        **os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_LOG_LEVEL": "WARNING", "LOADER_DEFAULT_ORDERING": "none",
-        "LOADER_SHARD_RECORDS_PER_SECOND": "1e12", "LOADER_SHARD_BYTES_PER_SECOND": "1e15",
-        names.ENV_BUCKET: "bench", names.ENV_STREAM: "bench", names.ENV_JOBS_TABLE: "jobs",
-        names.ENV_RECORDS_TABLE: "records", names.ENV_INGEST_QUEUE_URL: ingest,
-        names.ENV_RETRY_QUEUE_URL: retry,
-    }  # fmt: skip
-    clients = {"s3": s3, "ddb": ddb, "sqs": sqs, "key": key, "queue": ingest, "path": str(path)}
+        aws.s3.upload_file(str(path), "bench", f"{key}.{ranges}")
+    env = {**aws.env, "POWERTOOLS_LOG_LEVEL": "WARNING", "LOADER_DEFAULT_ORDERING": "none"}
+    clients = {"s3": aws.s3, "ddb": aws.ddb, "sqs": aws.sqs, "key": key,
+               "queue": aws.ingest_queue, "path": str(path)}  # fmt: skip
     return env, clients
 
 

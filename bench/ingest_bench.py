@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 from moto.server import ThreadedMotoServer
 
-from bench import datagen
-from infra import names, schema
+from bench import datagen, resources
+from infra import names
 from loader import moto_patches
 
 REGION = "us-east-1"
@@ -25,34 +23,12 @@ def run(
 ) -> dict[str, Any]:
     moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
-        # the sink has no shard limits: pacing to Kinesis's would only measure the clock
-        "LOADER_SHARD_RECORDS_PER_SECOND": "1e12", "LOADER_SHARD_BYTES_PER_SECOND": "1e15",
-    }  # fmt: skip
     try:
-        session = boto3.session.Session(
-            aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
-        )
-        s3 = session.client("s3", endpoint_url=endpoint)
-        ddb = session.client("dynamodb", endpoint_url=endpoint)
-        sqs = session.client("sqs", endpoint_url=endpoint)
-        s3.create_bucket(Bucket="bench")
-        s3.put_bucket_versioning(Bucket="bench", VersioningConfiguration={"Status": "Enabled"})
-        ddb.create_table(**schema.create_table_args("jobs", schema.JOBS))
-        ddb.create_table(**schema.create_table_args("records", schema.RECORDS))
-        ingest = sqs.create_queue(QueueName="ingest")["QueueUrl"]
-        retry = sqs.create_queue(QueueName="retry")["QueueUrl"]
-        env.update({
-            names.ENV_BUCKET: "bench", names.ENV_STREAM: "bench", names.ENV_JOBS_TABLE: "jobs",
-            names.ENV_RECORDS_TABLE: "records", names.ENV_INGEST_QUEUE_URL: ingest,
-            names.ENV_RETRY_QUEUE_URL: retry,
-        })  # fmt: skip
+        aws = resources.create(endpoint)
+        s3, env = aws.s3, aws.env
         path = datagen.write_jsonl(workdir / "ingest.jsonl", size_bytes)
         key = names.INCOMING_PREFIX + path.name
         s3.upload_file(str(path), "bench", key)
