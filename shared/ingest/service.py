@@ -265,6 +265,11 @@ class IngestService:
             return self._finish(ledger, job.cursor, job.size)
         counter = ByteCounter()
         try:
+            limits = p.stream.limits(c.max_request_kib)
+            if p.ranges is not None:  # a job cut into ranges: its ledger is its ranges' to clear
+                fanned = self._fan_out(ledger, hop, limits)
+                if fanned is not None:
+                    return fanned
             # Items past the checkpoint are a crashed run's: a job that was only queued has none.
             fresh = job.extra.get("previous_status") == QUEUED and job.cursor.seq == 0
             cleared = 0 if fresh else p.records.delete_from(job.job_id, job.cursor.seq)
@@ -273,11 +278,6 @@ class IngestService:
                     "cleared ledger items past the checkpoint",
                     extra={"items": cleared, "seq": job.cursor.seq},
                 )
-            limits = p.stream.limits(c.max_request_kib)
-            if p.ranges is not None:
-                fanned = self._fan_out(ledger, hop, limits)
-                if fanned is not None:
-                    return fanned
             sender = self.sender(job, limits)
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
             self._resend_failed(ledger, sender, limits)

@@ -205,3 +205,31 @@ def test_objects_that_are_not_cut_run_as_one_chain(ports, name, data, settings):
     report = service(ports, **settings).handle(ref, FakeContext())
     assert report.outcome == "completed"
     assert ports.ranges.fanout(ref.job_id) is None
+
+
+def test_a_duplicate_event_while_ranges_run_keeps_their_ledger_items(ports):
+    data, lines = big_file()
+    ref = ports.objects.add(BUCKET, "incoming/big.jsonl", data)
+    svc = service(ports)
+    svc.handle(ref, FakeContext())
+    counts = list(ports.ingest_queue.sent)
+    ports.ingest_queue.sent.clear()
+    for body, _ in counts:
+        [message] = parse_message(json.dumps(body))
+        svc.handle(message, FakeContext())
+    sends = list(ports.ingest_queue.sent)
+    ports.ingest_queue.sent.clear()
+    for body, _ in sends[:-1]:  # every range but the last is sent; the rejected record is ledgered
+        [message] = parse_message(json.dumps(body))
+        assert svc.handle(message, FakeContext()).outcome == "range_done"
+    assert len(ports.records.items) == 1
+    # WHEN the upload's event comes again while the last range waits
+    assert svc.handle(ref, FakeContext()).outcome == "fanned_out"
+    # THEN the ranges' ledger is untouched, and the job ends with it
+    assert len(ports.records.items) == 1
+    ports.ingest_queue.sent.extend(sends[-1:])
+    drain(svc, ports)
+    job = ports.jobs.get(ref.job_id)
+    assert (job.status, job.counts.rejected, job.counts.sent) == ("completed_with_errors", 1, 8999)
+    [rejected] = ports.records.items.values()
+    assert (rejected.seq, rejected.line) == (4321, lines[4321])
