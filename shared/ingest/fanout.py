@@ -24,6 +24,7 @@ from shared.domain.errors import (
     JobFinishedError,
     JobNotFoundError,
     LeaseLostError,
+    LedgerError,
 )
 from shared.domain.failures import Failure, Kind, classify
 from shared.domain.jobs import COMPLETED, FAILED, RUNNING, Counts, Job
@@ -310,6 +311,11 @@ class FanOutRuns:
         if was is not None:
             was.error = failure.job_error
             svc.ports.events.changed(was, FAILED, RUNNING)
+        else:
+            now = svc.ports.jobs.get(ledger.job.job_id)
+            if now is not None and now.status == RUNNING:  # its lease held a moment (a duplicate
+                # event's run): fail it on the redelivery, never leave it running without this range
+                raise LedgerError(f"{failure.job_error} (the job was leased; failing it again)")
         logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
         if failure.retriable and isinstance(exc, BaseException):
             raise exc

@@ -233,3 +233,20 @@ def test_a_duplicate_event_while_ranges_run_keeps_their_ledger_items(ports):
     assert (job.status, job.counts.rejected, job.counts.sent) == ("completed_with_errors", 1, 8999)
     [rejected] = ports.records.items.values()
     assert (rejected.seq, rejected.line) == (4321, lines[4321])
+
+
+def test_a_range_that_cannot_fail_a_leased_job_hands_its_message_back(ports):
+    svc, job_id = counted(ports)
+    stored = ports.jobs.jobs[job_id]
+    stored.lease_owner, stored.lease_expires = "a-duplicate-event", 10**12  # its run holds the job
+    body, _ = ports.ingest_queue.sent.pop(0)
+    [message] = parse_message(json.dumps(body))
+    ports.objects.fail_after_bytes = 0  # the read fails at its first chunk
+    ports.objects.fail_next("chunks", InputFileError("the object changed during the job"))
+    with pytest.raises(LedgerError, match="changed"):
+        svc.handle(message, FakeContext())  # not left running without this range: redelivered
+    assert ports.jobs.get(job_id).status == "running"
+    stored.lease_owner, stored.lease_expires = None, 0.0
+    ports.objects.fail_next("chunks", InputFileError("the object changed during the job"))
+    assert svc.handle(message, FakeContext()).outcome == "failed"
+    assert ports.jobs.get(job_id).status == "failed"
