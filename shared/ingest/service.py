@@ -23,6 +23,7 @@ from shared.domain.errors import (
     JobFinishedError,
     JobNotFoundError,
     LeaseLostError,
+    LedgerError,
     RecordError,
 )
 from shared.domain.failures import Failure, Kind, classify
@@ -174,6 +175,12 @@ class IngestService:
         if was is not None:
             was.error = failure.job_error
             self.ports.events.changed(was, FAILED, was.status)
+        elif isinstance(message, RangeTask):
+            # A range's job is leased only for moments (its cut, a duplicate event's run), and by
+            # nobody who would carry on this range's part: fail it on the redelivery instead.
+            job = jobs.get(message.job_id)
+            if job is not None and job.status == RUNNING:
+                raise LedgerError(f"{failure.job_error} (the job was leased; failing it again)")
 
     def open(self, ref: ObjectRef, context: LambdaContext, final: bool = False) -> Report:
         """A fresh upload: create its job unless a duplicate event already did, then run it."""

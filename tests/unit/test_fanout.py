@@ -250,3 +250,22 @@ def test_a_range_that_cannot_fail_a_leased_job_hands_its_message_back(ports):
     ports.objects.fail_next("chunks", InputFileError("the object changed during the job"))
     assert svc.handle(message, FakeContext()).outcome == "failed"
     assert ports.jobs.get(job_id).status == "failed"
+
+
+def test_a_count_that_cannot_fail_a_leased_job_hands_its_message_back(ports):
+    data, _ = big_file(bad=())
+    ref = ports.objects.add(BUCKET, "incoming/big.jsonl", data)
+    svc = service(ports)
+    svc.handle(ref, FakeContext())
+    body, _ = ports.ingest_queue.sent.pop(0)
+    [message] = parse_message(json.dumps(body))
+    stored = ports.jobs.jobs[ref.job_id]
+    stored.lease_owner, stored.lease_expires = "a-duplicate-event", 10**12
+    ports.objects.fail_after_bytes = 0
+    ports.objects.fail_next("chunks", InputFileError("the object changed during the job"))
+    with pytest.raises(LedgerError, match="changed"):
+        svc.handle(message, FakeContext())
+    stored.lease_owner, stored.lease_expires = None, 0.0
+    ports.objects.fail_next("chunks", InputFileError("the object changed during the job"))
+    assert svc.handle(message, FakeContext()).outcome == "failed"
+    assert ports.jobs.get(ref.job_id).status == "failed"
