@@ -11,7 +11,6 @@ or duplicated message finds its range counted, leased or done, and at most re-qu
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
     from .service import IngestService
 
 HEAD_BYTES = 64 * 1024
-LEASE_GRACE_SECONDS = 60.0
 
 
 class RangeCheckpoints:
@@ -183,12 +181,10 @@ class FanOutRuns:
 
     def send(self, task: RangeTask, context: LambdaContext, final: bool) -> Report:
         svc, ports, c = self.service, self.service.ports, self.service.config
-        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
-        remaining = context.get_remaining_time_in_millis() / 1000
-        now = svc.clock()
+        owner, until = svc.lease(context)
         try:
             lease = self.ranges.acquire(
-                task.job_id, task.index, owner, now + remaining + LEASE_GRACE_SECONDS, now, task.hop
+                task.job_id, task.index, owner, until, svc.clock(), task.hop
             )
         except JobFinishedError:
             return self._finish_if_all_done(task.job_id, context)
@@ -329,11 +325,9 @@ class FanOutRuns:
         job = svc.ports.jobs.get(job_id)
         if fan is None or job is None or job.status != RUNNING or not fan.finished:
             return self._report(job_id, "skipped")
-        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
-        now = svc.clock()
-        until = now + context.get_remaining_time_in_millis() / 1000 + LEASE_GRACE_SECONDS
+        owner, until = svc.lease(context)
         try:
-            job = svc.ports.jobs.acquire(job_id, owner, until, now, job.hops)
+            job = svc.ports.jobs.acquire(job_id, owner, until, svc.clock(), job.hops)
         except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not finished here", extra={"reason": str(exc)})
             return self._report(job_id, "skipped")
@@ -341,7 +335,13 @@ class FanOutRuns:
         ledger = Ledger(
             job, owner, svc.config, ports.jobs, ports.records, ports.objects, svc.monotonic
         )
-        return self._finish(ledger, fan)
+        try:
+            return self._finish(ledger, fan)
+        except LeaseLostError:
+            raise
+        except Exception:  # let the redelivery (its range done) take the job and finish it
+            ports.jobs.release_if_owner(job_id, owner)
+            raise
 
     def _finish(self, ledger: Ledger, fan: FanOut) -> Report:
         records, lines = ledger.job.counts.records, 0  # every record read is counted, exactly

@@ -210,7 +210,7 @@ class IngestService:
                 "aggregate": meta.get(META_AGGREGATE) or str(c.default_aggregate).lower(),
             }
             # Opened already running under this invocation's lease: one write instead of two.
-            owner, until = self._lease(context)
+            owner, until = self.lease(context)
             job = self.ports.jobs.create_running(ref, size, options, owner, until, now_iso())
             logger.info(
                 "job opened" if job else "job exists (duplicate event)", extra={"key": ref.key}
@@ -223,7 +223,7 @@ class IngestService:
                 return self._run_leased(job, owner, 0, context, final)
         return self.run(ref.job_id, 0, context, final)
 
-    def _lease(self, context: LambdaContext) -> tuple[str, float]:
+    def lease(self, context: LambdaContext) -> tuple[str, float]:
         """An owner name for this invocation's lease, and when the lease runs out."""
         owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
         remaining = context.get_remaining_time_in_millis() / 1000
@@ -237,7 +237,7 @@ class IngestService:
 
     def run(self, job_id: str, hop: int, context: LambdaContext, final: bool = False) -> Report:
         log_job(job_id)
-        owner, until = self._lease(context)
+        owner, until = self.lease(context)
         try:
             job = self.ports.jobs.acquire(job_id, owner, until, self.clock(), hop)
         except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:

@@ -269,3 +269,20 @@ def test_a_count_that_cannot_fail_a_leased_job_hands_its_message_back(ports):
     ports.objects.fail_next("chunks", InputFileError("the object changed during the job"))
     assert svc.handle(message, FakeContext()).outcome == "failed"
     assert ports.jobs.get(ref.job_id).status == "failed"
+
+
+def test_a_finish_that_fails_is_done_by_the_redelivery_of_the_last_range(ports):
+    svc, job_id = counted(ports)
+    sends = list(ports.ingest_queue.sent)
+    ports.ingest_queue.sent.clear()
+    for body, _ in sends[:-1]:
+        [message] = parse_message(json.dumps(body))
+        svc.handle(message, FakeContext())
+    ports.jobs.fail_next("record_progress", LedgerError("throttled"))  # the job's finishing write
+    [last] = parse_message(json.dumps(sends[-1][0]))
+    with pytest.raises(LedgerError):
+        svc.handle(last, FakeContext())
+    assert ports.jobs.get(job_id).status == "running" and ports.jobs.get(job_id).lease_owner is None
+    svc.handle(last, FakeContext())  # the redelivery: its range is done, the job is finished now
+    job = ports.jobs.get(job_id)
+    assert (job.status, job.counts.sent) == ("completed", 9000)
