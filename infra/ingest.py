@@ -33,13 +33,18 @@ class Ingest(Construct):
         max_concurrency: int = 10,
         batch_size: int = names.INGEST_BATCH_SIZE,
         batching_window_s: int = 0,
+        settings: dict[str, str] | None = None,
     ) -> None:
+        """`settings`: more of the function's LOADER_* environment (the fan-out's, from context)."""
         super().__init__(scope, construct_id)
         self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
         self.queue, self.dlq = self.queues.queue, self.queues.dlq
         self.function = loader_function(
             self, "Function", name="ingest", layers=layers, memory_mb=1024, timeout=TIMEOUT,
-            environment=loader_environment(storage, retry_queue, self.queue, job_events.bus_name),
+            environment={
+                **loader_environment(storage, retry_queue, self.queue, job_events.bus_name),
+                **(settings or {}),
+            },
             description="Streams uploaded files into Kinesis, with a ledger",
             # A long file continues through its own queue: SQS -> Lambda -> SQS, past 16 hops.
             recursive_loop=lambda_.RecursiveLoop.ALLOW,

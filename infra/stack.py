@@ -28,8 +28,18 @@ class LoaderStack(Stack):
     """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned),
     `max_record_kib`, `stream_retention_hours` (24 to 8760), `ingest_max_concurrency` (10) and
     `retry_max_concurrency` (5), `ingest_batch_size` (10: messages per ingest invocation; over 10
-    needs a window) and `ingest_batching_window_seconds` (0), `event_bus_name` (where job events go;
-    default: the account's default bus)."""
+    needs a window) and `ingest_batching_window_seconds` (0), `fanout_min_bytes` and
+    `fanout_max_parallel` (one huge object read in parallel ranges; the function's defaults else),
+    `event_bus_name` (where job events go; default: the account's default bus)."""
+
+    def _fanout_settings(self) -> dict[str, str]:
+        settings = {}
+        for key, env in (("fanout_min_bytes", names.ENV_FANOUT_MIN_BYTES),
+                         ("fanout_max_parallel", names.ENV_FANOUT_MAX_PARALLEL)):  # fmt: skip
+            value = _context_int(self, key)
+            if value is not None:
+                settings[env] = str(value)
+        return settings
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -55,6 +65,7 @@ class LoaderStack(Stack):
             max_concurrency=_context_int(self, "ingest_max_concurrency") or 10,
             batch_size=_context_int(self, "ingest_batch_size") or names.INGEST_BATCH_SIZE,
             batching_window_s=_context_int(self, "ingest_batching_window_seconds") or 0,
+            settings=self._fanout_settings(),
         )  # fmt: skip
         self.api = Api(
             self, "Api", storage=self.storage, layers=layers, retry_queue=self.retry.queue

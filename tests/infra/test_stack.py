@@ -241,6 +241,25 @@ def test_an_existing_stream_can_be_brought_by_name():
     assert ":stream/events" in policies
 
 
+def test_the_fan_out_settings_come_from_context():
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.stack import LoaderStack
+
+    context = {"fanout_min_bytes": "1073741824", "fanout_max_parallel": "16",
+               "aws:cdk:bundling-stacks": []}  # fmt: skip
+    template = Template.from_stack(LoaderStack(cdk.App(context=context), "Wide"))
+    functions = template.find_resources("AWS::Lambda::Function")
+    envs = [f["Properties"].get("Environment", {}).get("Variables", {}) for f in functions.values()]
+    [ingest] = [
+        e for e in envs if "LOADER_INGEST_QUEUE_URL" in e and "LOADER_FANOUT_MIN_BYTES" in e
+    ]
+    assert (ingest["LOADER_FANOUT_MIN_BYTES"], ingest["LOADER_FANOUT_MAX_PARALLEL"]) == (
+        "1073741824", "16",
+    )  # fmt: skip
+
+
 def json_dumps(value) -> str:
     import json
 
