@@ -100,9 +100,13 @@ class RangeStore(Protocol):
 
     def fanout(self, job_id: str) -> FanOut | None: ...
 
-    def counted(self, job_id: str, index: int, count: RangeCount) -> int | None:
-        """Keep a range's count: how many ranges are counted now, None if this one already was (or the
-        job is no longer running)."""
+    def read(self, job_id: str) -> tuple[Job, FanOut | None] | None:
+        """The job and its cut, in one read (None: no such job)."""
+        ...
+
+    def counted(self, job_id: str, index: int, count: RangeCount) -> FanOut | None:
+        """Keep a range's count: the cut as this count left it, None if this range was counted
+        already (or the job is no longer running)."""
         ...
 
     def acquire(

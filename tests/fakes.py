@@ -387,7 +387,11 @@ class FakeRanges(Failing):
                 fan.done.add(i)
         return fan
 
-    def counted(self, job_id: str, index: int, count: RangeCount) -> int | None:
+    def read(self, job_id: str) -> tuple[Job, FanOut | None] | None:
+        job = self._jobs.get(job_id)
+        return (job, self.fanout(job_id)) if job is not None else None
+
+    def counted(self, job_id: str, index: int, count: RangeCount) -> FanOut | None:
         self._check("counted")
         r = self.state.setdefault((job_id, index), _Range())
         if r.count is not None or self._jobs.jobs[job_id].status != RUNNING:
@@ -395,7 +399,7 @@ class FakeRanges(Failing):
         r.count = count
         n = sum(1 for (j, _), x in self.state.items() if j == job_id and x.count is not None)
         self._jobs.jobs[job_id].extra["ranges_counted"] = n
-        return n
+        return self.fanout(job_id)
 
     def acquire(self, job_id: str, index: int, owner: str, lease_until: float, now: float,
                 hop: int) -> RangeLease:  # fmt: skip

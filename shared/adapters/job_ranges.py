@@ -93,7 +93,11 @@ class JobRanges:
         item = self._get(job_id)
         return fanout_from_values(item) if item else None
 
-    def counted(self, job_id: str, index: int, count: RangeCount) -> int | None:
+    def read(self, job_id: str) -> tuple[Job, FanOut | None] | None:
+        item = self._get(job_id)
+        return (job_from_values(item), fanout_from_values(item)) if item else None
+
+    def counted(self, job_id: str, index: int, count: RangeCount) -> FanOut | None:
         value = {"first": count.first, "end": count.end, "lines": count.lines,
                  "records": count.records}  # fmt: skip
         try:
@@ -110,7 +114,7 @@ class JobRanges:
             if conditional_failed(exc):
                 return None
             raise LedgerError(f"counting range {index} of job {job_id} failed: {exc}") from exc
-        return int(item["ranges_counted"])
+        return fanout_from_values(item)
 
     def acquire(
         self, job_id: str, index: int, owner: str, lease_until: float, now: float, hop: int

@@ -23,7 +23,6 @@ from shared.domain.errors import (
     JobFinishedError,
     JobNotFoundError,
     LeaseLostError,
-    LedgerError,
 )
 from shared.domain.failures import Failure, Kind, classify
 from shared.domain.jobs import COMPLETED, FAILED, RUNNING, Counts, Job
@@ -152,10 +151,10 @@ class FanOutRuns:
 
     def count(self, task: RangeTask) -> Report:
         ports = self.service.ports
-        job, fan = ports.jobs.get(task.job_id), self.ranges.fanout(task.job_id)
+        job, fan = self.ranges.read(task.job_id) or (None, None)
         if job is None or fan is None or job.status != RUNNING or task.index >= fan.ranges - 1:
             return self._report(task.job_id, "skipped")  # the last range is never counted
-        counted: int | None = None
+        after: FanOut | None = fan  # a repeat: the cut as just read decides
         if task.index not in fan.counts:
             start, end = fan.starts[task.index], fan.starts[task.index + 1]
             chunks = ports.objects.chunks(
@@ -168,15 +167,16 @@ class FanOutRuns:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
-            counted = self.ranges.counted(task.job_id, task.index, count)
+            # the cut as this count left it; counted meanwhile by a duplicate: as on record now
+            after = self.ranges.counted(task.job_id, task.index, count) or self.ranges.fanout(
+                task.job_id
+            )
             logger.info(
                 "range counted",
                 extra={"range": task.index, "lines": count.lines, "records": count.records},
             )
-        if counted is None or counted == fan.ranges - 1:  # the last count, or a repeat
-            fan = self.ranges.fanout(task.job_id) or fan
-            if fan.counted:
-                self._queue_missing(task.job_id, fan)
+        if after is not None and after.counted:  # the count that completed the set, or a repeat
+            self._queue_missing(task.job_id, after)
         return self._report(task.job_id, "counted")
 
     def send(self, task: RangeTask, context: LambdaContext, final: bool) -> Report:
@@ -300,18 +300,7 @@ class FanOutRuns:
             if partial is not None:
                 ledger.settle_partial(partial)
         ledger.checkpoint(resume, bytes_read, release=True)
-        svc = self.service
-        was = svc.ports.jobs.fail_unfinished(
-            ledger.job.job_id, failure.job_error, failure.code, (RUNNING,), svc.clock()
-        )
-        if was is not None:
-            was.error = failure.job_error
-            svc.ports.events.changed(was, FAILED, RUNNING)
-        else:
-            now = svc.ports.jobs.get(ledger.job.job_id)
-            if now is not None and now.status == RUNNING:  # its lease held a moment (a duplicate
-                # event's run): fail it on the redelivery, never leave it running without this range
-                raise LedgerError(f"{failure.job_error} (the job was leased; failing it again)")
+        self.service.fail_unfinished(ledger.job.job_id, failure, cut=True)
         logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
         if failure.retriable and isinstance(exc, BaseException):
             raise exc
@@ -321,8 +310,7 @@ class FanOutRuns:
     def _finish_if_all_done(self, job_id: str, context: LambdaContext) -> Report:
         """Finish the job if every range is done and it still runs (whoever gets here first)."""
         svc = self.service
-        fan = self.ranges.fanout(job_id)
-        job = svc.ports.jobs.get(job_id)
+        job, fan = self.ranges.read(job_id) or (None, None)
         if fan is None or job is None or job.status != RUNNING or not fan.finished:
             return self._report(job_id, "skipped")
         owner, until = svc.lease(context)

@@ -169,16 +169,22 @@ class IngestService:
         jobs = self.ports.jobs
         if isinstance(message, ObjectRef) and jobs.get(message.job_id) is None:
             jobs.create(message, message.size or 0, None, None, now_iso())
+        self.fail_unfinished(message.job_id, failure, cut=isinstance(message, RangeTask))
+
+    def fail_unfinished(self, job_id: str, failure: Failure, *, cut: bool = False) -> None:
+        """Fail a job that is not finished, unless a live invocation holds its lease (that one ends
+        it). A job cut into ranges (`cut`) is leased only for moments (its cut, a duplicate event's
+        run), by nobody who carries on a range's part: the failure is raised for the redelivery to
+        fail it then, never leaving it running."""
+        jobs = self.ports.jobs
         was = jobs.fail_unfinished(
-            message.job_id, failure.job_error, failure.code, (QUEUED, RUNNING), self.clock()
+            job_id, failure.job_error, failure.code, (QUEUED, RUNNING), self.clock()
         )
         if was is not None:
             was.error = failure.job_error
             self.ports.events.changed(was, FAILED, was.status)
-        elif isinstance(message, RangeTask):
-            # A range's job is leased only for moments (its cut, a duplicate event's run), and by
-            # nobody who would carry on this range's part: fail it on the redelivery instead.
-            job = jobs.get(message.job_id)
+        elif cut:
+            job = jobs.get(job_id)
             if job is not None and job.status == RUNNING:
                 raise LedgerError(f"{failure.job_error} (the job was leased; failing it again)")
 
