@@ -21,6 +21,9 @@ they stay constant-time. The counts themselves (GetQueueAttributes) are as befor
 moto's EventBridge builds each event sent to a target through JSONPath expressions it parses anew
 (a yacc parser each time), and its server lists its own package's folders on disk for every request
 to find the service: both are kept once made, as they never change.
+
+DynamoDB's patches (atomic requests, transactions and queries that cost what they touch) are in
+`loader.moto_dynamodb`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import json
 import threading
 import time
 from typing import Any
+
+from loader import moto_dynamodb
 
 _lock = threading.Lock()
 _applied = False
@@ -73,6 +78,7 @@ def apply() -> None:
         _add_version_to_s3_events()
         _send_without_counting()
         _keep_parsed_json_paths()
+        moto_dynamodb.apply()
         _applied = True
 
 
