@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: test-integration test-e2e setup local test test-unit fuzz lint format typecheck bench synth deploy destroy clean lock
+.PHONY: fuzz-schedules test-integration test-e2e setup local test test-unit fuzz lint format typecheck bench synth deploy destroy clean lock
 
 # The virtualenv comes from the lock (every package pinned, every file's hash checked), and is
 # brought up to date whenever the lock changes. `make lock` rewrites the locks after a dependency change.
@@ -45,6 +45,10 @@ test-integration: $(STAMP)
 # Against `loader local`, started as a user would.
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto -m e2e
+
+# Fault schedules at length (tests/simulation.py): 20,000 seeds past the 1,000 `make test` runs.
+fuzz-schedules: $(STAMP)
+	LOADER_FIRST_SCHEDULE=1000 LOADER_SCHEDULES=20000 $(BIN)/python -m pytest -q -n auto tests/unit/test_fault_schedules.py
 
 # The fuzz tests (hypothesis) at length: thousands of generated and mutated inputs per property.
 fuzz: $(STAMP)

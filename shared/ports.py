@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from shared.delivery.sending import StreamPort
 from shared.domain.jobs import Counts, Job, LedgerItem, ObjectRef
 from shared.domain.limits import KinesisLimits
-from shared.domain.models import Cursor, ObjectInfo, Transition
+from shared.domain.models import Cursor, Fence, ObjectInfo, Transition
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.readers.source import ByteCounter
 
@@ -43,6 +43,10 @@ class Checkpoints(Protocol):
         error: str | None = None,
         error_code: str | None = None,
     ) -> None: ...
+
+    def fence(self, owner: str) -> Fence:
+        """What the ledger's writes are guarded by while `owner` holds this run's lease."""
+        ...
 
 
 class JobStore(Checkpoints, Protocol):
@@ -141,7 +145,9 @@ class RetryLeases(Protocol):
 class RecordLedger(Protocol):
     """The records table: items for the records that need attention."""
 
-    def put(self, items: Sequence[LedgerItem]) -> None: ...
+    def put(self, items: Sequence[LedgerItem], fence: Fence | None = None) -> None:
+        """Write (or overwrite) items; with a fence, only while it holds (`LeaseLostError` if not)."""
+        ...
 
     def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
         """Remove the items of records at or past `seq` (and before `until`)."""

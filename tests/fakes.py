@@ -16,12 +16,13 @@ from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
     JobNotFoundError,
+    JobSupersededError,
     LeaseLostError,
     PayloadMissingError,
 )
 from shared.domain.jobs import FAILED, QUEUED, RUNNING, Counts, Job, LedgerItem, ObjectRef
 from shared.domain.limits import KinesisLimits
-from shared.domain.models import Cursor, Entry, ObjectInfo, Transition
+from shared.domain.models import Cursor, Entry, Fence, ObjectInfo, Transition
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.readers.source import ByteCounter
 
@@ -86,6 +87,8 @@ class FakeJobs(Failing):
             raise JobNotFoundError(job_id)
         if job.status not in (QUEUED, RUNNING):
             raise JobFinishedError(job.status)
+        if job.hops > hop:
+            raise JobSupersededError(f"job {job_id} is at hop {job.hops}, past {hop}")
         if job.lease_owner not in (None, owner) and job.lease_expires >= now:
             raise JobBusyError(job_id)
         self.writes += 1
@@ -94,6 +97,9 @@ class FakeJobs(Failing):
         out = copy.deepcopy(job)
         out.extra["previous_status"] = before
         return out
+
+    def fence(self, owner: str) -> Fence:
+        return Fence("lease_owner", owner)
 
     def record_progress(self, job: Job, owner: str, cursor: Cursor, delta: Counts, bytes_read: int,
                         requests: int, *, status: str | None = None, release: bool = False,
@@ -147,11 +153,25 @@ class FakeJobs(Failing):
 
 
 class FakeRecords(Failing):
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, int], LedgerItem] = {}
+    """`fences`: the jobs (and ranges) whose leases guard fenced writes, as the job item does."""
 
-    def put(self, items: Sequence[LedgerItem]) -> None:
+    def __init__(self, fences: FakeJobs | None = None, ranges: FakeRanges | None = None) -> None:
+        self.items: dict[tuple[str, int], LedgerItem] = {}
+        self.fences, self.ranges = fences, ranges
+
+    def put(self, items: Sequence[LedgerItem], fence: Fence | None = None) -> None:
         self._check("put")
+        if fence is not None and items and self.fences is not None:
+            job_id = items[0].job_id
+            if fence.attribute == "lease_owner":
+                job = self.fences.jobs.get(job_id)
+                holder = job.lease_owner if job else None
+            else:
+                index = int(fence.attribute[1:].split("_")[0])
+                state = self.ranges.state.get((job_id, index)) if self.ranges else None
+                holder = state.owner if state else None
+            if holder != fence.owner:
+                raise LeaseLostError(f"job {job_id}: the lease is no longer {fence.owner}'s")
         for item in items:
             self.items[(item.job_id, item.seq)] = LedgerItem.from_values(item.values())
 
@@ -353,6 +373,7 @@ class _Range:
     owner: str | None = None
     expires: float = 0.0
     done: bool = False
+    hops: int = 0
 
 
 class FakeRanges(Failing):
@@ -410,9 +431,11 @@ class FakeRanges(Failing):
         r = self.state.setdefault((job_id, index), _Range())
         if job.status != RUNNING or r.done:
             raise JobFinishedError(f"job {job_id} is {job.status}; range {index} done: {r.done}")
+        if r.hops > hop:
+            raise JobSupersededError(f"range {index} of job {job_id} is at hop {r.hops}")
         if job_id not in self.cuts or (r.owner not in (None, owner) and r.expires >= now):
             raise JobBusyError(f"range {index} of job {job_id}")
-        r.owner, r.expires = owner, lease_until
+        r.owner, r.expires, r.hops = owner, lease_until, hop
         fan = self.fanout(job_id)
         assert fan is not None
         return RangeLease(copy.deepcopy(job), fan, r.cursor, r.bytes_read)

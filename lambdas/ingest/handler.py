@@ -83,8 +83,10 @@ def handler(
 ) -> PartialItemFailureResponse:
     """SQS batch -> one result per message. `service`: an injected one (tests), else the process's.
 
-    Two or more small objects' events run together (their records share requests); everything else,
-    and what the small path hands back, runs message by message."""
+    Two or more small objects' events run together (their records share requests). Any other
+    message is a job's (or a range's) whole invocation: the first runs here, and the others go back
+    to the queue as fresh messages for invocations of their own (run one after another here, they
+    would wait for each other and die together at a timeout)."""
     service = service or ingest_service()
     records = event.get("Records", [])
     small, rest = _small_files(records, service)
@@ -96,6 +98,8 @@ def handler(
         rest += [r for r in records if r["messageId"] in back]
     else:
         rest = records
+    if len(rest) > 1:
+        rest = rest[:1] + service.hand_on(rest[1:])
     if rest:
         answer = process_partial_response(
             event={**event, "Records": rest},

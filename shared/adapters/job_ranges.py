@@ -16,6 +16,7 @@ from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
     JobNotFoundError,
+    JobSupersededError,
     LeaseLostError,
     LedgerError,
 )
@@ -128,6 +129,7 @@ class JobRanges:
                 UpdateExpression="SET #o = :owner, #e = :until, #h = :hop, updated_at = :now_iso",
                 ConditionExpression=(
                     "#st = :running AND attribute_exists(fanout) AND attribute_not_exists(#d) AND "
+                    "(attribute_not_exists(#h) OR #h <= :hop) AND "
                     "(attribute_not_exists(#e) OR #e < :now OR #o = :owner)"
                 ),
                 ExpressionAttributeNames=names,
@@ -145,6 +147,10 @@ class JobRanges:
                 raise JobFinishedError(
                     f"job {job_id} is {found.get('status')}; range {index} done: "
                     f"{bool(found.get(r + 'done'))}"
+                ) from exc
+            if int(found.get(r + "hops", 0)) > hop:
+                raise JobSupersededError(
+                    f"range {index} of job {job_id} is at hop {found.get(r + 'hops')}, past {hop}"
                 ) from exc
             raise JobBusyError(f"range {index} of job {job_id} is leased") from exc
         fan = fanout_from_values(item)

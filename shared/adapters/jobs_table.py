@@ -19,11 +19,12 @@ from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
     JobNotFoundError,
+    JobSupersededError,
     LeaseLostError,
     LedgerError,
 )
 from shared.domain.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
-from shared.domain.models import Cursor
+from shared.domain.models import Cursor, Fence
 from shared.domain.timestamps import now_iso
 from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
 
@@ -130,6 +131,7 @@ class JobsTable:
                 ),
                 ConditionExpression=(
                     "attribute_exists(job_id) AND #st IN (:queued, :running) AND "
+                    "(attribute_not_exists(hops) OR hops <= :hop) AND "
                     "(attribute_not_exists(lease_expires) OR lease_expires < :now OR lease_owner = :owner)"
                 ),
                 ExpressionAttributeNames={"#st": "status"},
@@ -154,6 +156,8 @@ class JobsTable:
                 raise JobNotFoundError(job_id) from exc
             if job.status not in (QUEUED, RUNNING):
                 raise JobFinishedError(f"job {job_id} is {job.status}") from exc
+            if job.hops > hop:
+                raise JobSupersededError(f"job {job_id} is at hop {job.hops}, past {hop}") from exc
             raise JobBusyError(
                 f"job {job_id} is leased by {job.lease_owner} until {job.lease_expires}"
             ) from exc
@@ -161,6 +165,9 @@ class JobsTable:
         job.extra["previous_status"] = job.status
         job.status, job.lease_owner, job.lease_expires, job.hops = RUNNING, owner, lease_until, hop
         return job
+
+    def fence(self, owner: str) -> Fence:
+        return Fence("lease_owner", owner)
 
     def record_progress(
         self,

@@ -8,9 +8,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import batch_write, from_item, query_page, to_item
-from shared.domain.errors import LedgerError
+from shared.domain.errors import LeaseLostError, LedgerError
 from shared.domain.jobs import LedgerItem
-from shared.domain.models import Transition
+from shared.domain.models import Fence, Transition
 from shared.names import RECORDS_STATUS_ATTRIBUTE, RECORDS_STATUS_INDEX
 
 
@@ -19,21 +19,51 @@ def status_key(job_id: str, status: str) -> str:
 
 
 class RecordsTable:
-    def __init__(self, client: Any, table: str) -> None:
+    FENCED_PUTS = 99  # a transaction holds 100 actions: the fence's check and 99 items
+
+    def __init__(self, client: Any, table: str, jobs_table: str | None = None) -> None:
         self._client = client
         self.table = table
+        self.jobs_table = jobs_table
         self.writes = 0
 
-    def put(self, items: Sequence[LedgerItem]) -> None:
-        """Write (or overwrite: items are keyed by job and seq, so a replay is harmless)."""
-        requests = []
-        for item in items:
-            values = {
-                **item.values(),
-                RECORDS_STATUS_ATTRIBUTE: status_key(item.job_id, item.status),
-            }
-            requests.append({"PutRequest": {"Item": to_item(values)}})
-        self.writes += batch_write(self._client, self.table, requests)
+    def put(self, items: Sequence[LedgerItem], fence: Fence | None = None) -> None:
+        """Write (or overwrite: items are keyed by job and seq, so a replay is harmless). With a
+        fence, each group of items goes in one transaction with a check of the job's lease."""
+        rows = [
+            to_item(
+                {**item.values(), RECORDS_STATUS_ATTRIBUTE: status_key(item.job_id, item.status)}
+            )
+            for item in items
+        ]
+        if fence is None or not rows:
+            requests = [{"PutRequest": {"Item": row}} for row in rows]
+            self.writes += batch_write(self._client, self.table, requests)
+            return
+        if self.jobs_table is None:
+            raise LedgerError("a fenced ledger write needs the jobs table")
+        job_id = items[0].job_id
+        for start in range(0, len(rows), self.FENCED_PUTS):
+            group = rows[start : start + self.FENCED_PUTS]
+            self._fenced(job_id, fence, group)
+            self.writes += len(group)
+
+    def _fenced(self, job_id: str, fence: Fence, rows: list[dict[str, Any]]) -> None:
+        check = {"ConditionCheck": {
+            "TableName": self.jobs_table, "Key": to_item({"job_id": job_id}),
+            "ConditionExpression": "#o = :owner", "ExpressionAttributeNames": {"#o": fence.attribute},
+            "ExpressionAttributeValues": to_item({":owner": fence.owner}),
+        }}  # fmt: skip
+        puts = [{"Put": {"TableName": self.table, "Item": row}} for row in rows]
+        try:
+            self._client.transact_write_items(TransactItems=[check, *puts])
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise LeaseLostError(
+                    f"job {job_id}: the lease is no longer {fence.owner}'s; ledger items not written"
+                ) from exc
+            raise LedgerError(f"writing the ledger of job {job_id} failed: {exc}") from exc
 
     def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
         """Remove the items of records at or past `seq` (and before `until`): written after the last

@@ -63,11 +63,16 @@ class JobNotFoundError(LoaderError):
 
 
 class JobBusyError(LoaderError):
-    """Another invocation holds the job's lease: this one leaves it alone."""
+    """Another invocation holds the job's lease: this message comes back later (that invocation may
+    die with it, and its own message may be this very one, redelivered)."""
 
 
 class JobFinishedError(LoaderError):
     """The job is past reading its input (finished, or retrying): nothing to ingest."""
+
+
+class JobSupersededError(JobFinishedError):
+    """The message is older than the job's chain (a later continuation has run): nothing to do."""
 
 
 class LeaseLostError(LoaderError):

@@ -71,6 +71,16 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Fence:
+    """A ledger write goes through only while the job's item still names `owner` in `attribute` (the
+    lease it is written under): an invocation whose lease ran out and was taken over cannot leave
+    items behind that the new owner, who cleared the ledger past its checkpoint, never counted."""
+
+    attribute: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """A record moving from the status it was read in (guarded by the updated_at it was read with)."""
 

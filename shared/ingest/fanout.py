@@ -19,15 +19,15 @@ from shared.delivery.routing import NONE
 from shared.delivery.sending import settled_before
 from shared.domain.errors import (
     InputFileError,
-    JobBusyError,
     JobFinishedError,
     JobNotFoundError,
+    JobSupersededError,
     LeaseLostError,
 )
 from shared.domain.failures import Failure, Kind, classify
 from shared.domain.jobs import COMPLETED, FAILED, RUNNING, Counts, Job
 from shared.domain.limits import KinesisLimits
-from shared.domain.models import Cursor
+from shared.domain.models import Cursor, Fence
 from shared.domain.ranges import FanOut, RangeProgress, cut
 from shared.job_sender import job_options
 from shared.observability import log_job, logger
@@ -54,6 +54,9 @@ class RangeCheckpoints:
     def __init__(self, store: RangeStore, index: int, position: int) -> None:
         self._store, self._index, self._position = store, index, position
         self.progress: RangeProgress | None = None
+
+    def fence(self, owner: str) -> Fence:
+        return Fence(f"r{self._index}_owner", owner)
 
     def record_progress(
         self,
@@ -186,9 +189,12 @@ class FanOutRuns:
             lease = self.ranges.acquire(
                 task.job_id, task.index, owner, until, svc.clock(), task.hop
             )
+        except JobSupersededError as exc:
+            logger.info("range not run", extra={"range": task.index, "reason": str(exc)})
+            return self._report(task.job_id, "skipped")
         except JobFinishedError:
             return self._finish_if_all_done(task.job_id, context)
-        except (JobBusyError, JobNotFoundError) as exc:
+        except JobNotFoundError as exc:
             logger.info("range not run", extra={"range": task.index, "reason": str(exc)})
             return self._report(task.job_id, "skipped")
         fan, index = lease.fan, task.index
@@ -196,7 +202,6 @@ class FanOutRuns:
             self.ranges.release_if_owner(task.job_id, index, owner)
             return self._report(task.job_id, "skipped")
         first, _ = fan.bounds(index)
-        fresh = lease.cursor is None
         if lease.cursor is None:
             seq, line = fan.base(index)
             cursor = Cursor(first, seq, line, {"format": fan.format, "compression": None})
@@ -207,7 +212,7 @@ class FanOutRuns:
         checkpoints = RangeCheckpoints(self.ranges, index, position)
         ledger = Ledger(job, owner, c, checkpoints, ports.records, ports.objects, svc.monotonic)
         try:
-            return self._send(task, ledger, checkpoints, fan, fresh, context, final)
+            return self._send(task, ledger, checkpoints, fan, context, final)
         except LeaseLostError:
             raise
         except Exception:
@@ -220,7 +225,6 @@ class FanOutRuns:
         ledger: Ledger,
         checkpoints: RangeCheckpoints,
         fan: FanOut,
-        fresh: bool,
         context: LambdaContext,
         final: bool,
     ) -> Report:
@@ -237,8 +241,9 @@ class FanOutRuns:
         counter = ByteCounter()
         start = job.cursor.offset
         try:
-            if not fresh:
-                ports.records.delete_from(job.job_id, job.cursor.seq, fan.end_seq(index))
+            # Items past the range's checkpoint are an earlier owner's (crashed, or its lease ran out
+            # before its first checkpoint): cleared, as the range reads them again.
+            ports.records.delete_from(job.job_id, job.cursor.seq, fan.end_seq(index))
             limits = ports.stream.limits(c.max_request_kib)
             sender = svc.sender(job, limits)
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
@@ -316,7 +321,7 @@ class FanOutRuns:
         owner, until = svc.lease(context)
         try:
             job = svc.ports.jobs.acquire(job_id, owner, until, svc.clock(), job.hops)
-        except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
+        except (JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not finished here", extra={"reason": str(exc)})
             return self._report(job_id, "skipped")
         ports = svc.ports

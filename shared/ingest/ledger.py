@@ -132,7 +132,7 @@ class Ledger:
 
     def flush_items(self) -> None:
         if self._items:
-            self._records.put(self._items)
+            self._records.put(self._items, self._jobs.fence(self._owner))
             self._items = []
 
     def counts_now(self) -> Counts:

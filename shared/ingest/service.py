@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
@@ -133,6 +135,23 @@ class IngestService:
         finally:
             self.ports.events.flush()
 
+    def hand_on(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Put SQS records' bodies back on the ingest queue as fresh messages, each for an invocation
+        of its own; returns the records that were not (a malformed body, a refused send): those run
+        here, after the first."""
+        kept: list[dict[str, Any]] = []
+        for record in records:
+            try:
+                body = orjson.loads(record["body"])
+                if not isinstance(body, dict):
+                    raise ValueError("not a JSON object")
+                self.ports.ingest_queue.send(body)
+            except Exception as exc:  # the regular path reports a malformed body or fails the send
+                logger.info("message kept in this invocation", extra={"reason": str(exc)})
+                kept.append(record)
+        logger.info("messages handed on", extra={"messages": len(records) - len(kept)})
+        return kept
+
     def finish_job(self, ledger: Ledger, cursor: Any, size: int) -> Report:
         return self._finish(ledger, cursor, size)
 
@@ -156,9 +175,18 @@ class IngestService:
                     raise ConfigError("a range message reached an ingest without ranges")
                 return FanOutRuns(self).handle(message, context, final)
             return self.open(message, context, final)
-        except LeaseLostError:
-            logger.warning("lease lost: another invocation took the job over; stopping")
-            return Report(job_id, "skipped")
+        except (LeaseLostError, JobBusyError) as exc:
+            # Another invocation holds the job: it may die holding it, with this very message (a
+            # redelivery while it runs), so the message comes back later, unless this is its last
+            # delivery (the holder then ends the job, or the holder's own message does).
+            if final:
+                logger.warning(
+                    "job held by another invocation; message dropped", extra={"reason": str(exc)}
+                )
+                return Report(job_id, "skipped")
+            logger.info("job held by another invocation; the message comes back later",
+                        extra={"reason": str(exc)})  # fmt: skip
+            raise
         except Exception as exc:
             settle_failure(exc, final, lambda failure: self._fail_unfinished(message, failure))
             return Report(job_id, FAILED)
@@ -246,7 +274,7 @@ class IngestService:
         owner, until = self.lease(context)
         try:
             job = self.ports.jobs.acquire(job_id, owner, until, self.clock(), hop)
-        except (JobBusyError, JobFinishedError, JobNotFoundError) as exc:
+        except (JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not run", extra={"reason": str(exc)})
             return Report(job_id, "skipped")
         self.ports.events.changed(job, RUNNING, job.extra.get("previous_status"))

@@ -26,7 +26,7 @@ def ports_for(config: LoaderConfig) -> IngestPorts:
     ddb, sqs = clients.client("dynamodb"), clients.client("sqs")
     return IngestPorts(
         jobs=JobsTable(ddb, config.jobs_table),
-        records=RecordsTable(ddb, config.records_table),
+        records=RecordsTable(ddb, config.records_table, config.jobs_table),
         objects=Objects(clients.client("s3")),
         stream=KinesisStream(clients.client("kinesis"), config.stream),
         ingest_queue=Queue(sqs, config.ingest_queue_url),

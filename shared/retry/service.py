@@ -84,9 +84,11 @@ class RetryService:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config, self.ports = config, ports
         self._clock, self._sleep, self._rng = clock, sleep, rng
+        self._monotonic = monotonic
 
     # -- entry -----------------------------------------------------------------
     def handle(
@@ -153,7 +155,9 @@ class RetryService:
             if was is not None:
                 p.events.changed(was, RETRYING, was.status)
         limits = p.stream.limits(c.max_request_kib)
-        sender = make_sender(c, p.stream, job, limits, ATTEMPTS_PER_ROUND, sleep=self._sleep)
+        sender = make_sender(
+            c, p.stream, job, limits, ATTEMPTS_PER_ROUND, self._monotonic, self._sleep
+        )
         for status in statuses:
             for page in self._pages(job, status, request):
                 self._resend(job, page, limits, sender, report)

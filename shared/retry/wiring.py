@@ -29,7 +29,7 @@ def _service_for(c: LoaderConfig, _clients: int) -> RetryService:
     ports = RetryPorts(
         jobs=JobsTable(ddb, c.jobs_table),
         lease=RetryLease(ddb, c.jobs_table),
-        records=RecordsTable(ddb, c.records_table),
+        records=RecordsTable(ddb, c.records_table, c.jobs_table),
         ledger=LedgerTransactions(ddb, c.jobs_table, c.records_table),
         objects=Objects(clients.client("s3")),
         stream=KinesisStream(clients.client("kinesis"), c.stream),

@@ -42,8 +42,10 @@ def test_a_big_object_is_read_by_ranges_in_parallel(stack):
         rounds += 1
         rng.shuffle(messages)
         assert {m["type"] for m in messages} == {"range"}
-        invoke(stack, *messages, *messages[:1])  # one batch, one message twice
-    assert rounds == 2  # the counts, then the sends
+        # one batch, one message twice (in the first round): the invocation runs one message and
+        # hands the others on to the queue, for invocations of their own
+        invoke(stack, *messages, *(messages[:1] if rounds == 1 else []))
+    assert rounds <= 12
     expected = datas(read(data, "big.jsonl"))
     assert sorted(stream_data(stack)) == sorted(expected) and len(expected) == 11_998
     job = stack.job(job_id)

@@ -68,12 +68,30 @@ def test_a_checkpoint_throttled_on_the_last_delivery_fails_the_job(ports):
     assert job.error.startswith("gave up: ")
 
 
-def test_a_lease_lost_to_another_invocation_stops_this_one_quietly(ports):
+def test_a_lease_lost_to_another_invocation_hands_the_message_back(ports):
+    # The holder may die with the lease (and this may be its own message, redelivered): the message
+    # comes back later rather than be deleted with nobody left to carry the job on.
     ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
     ports.jobs.fail_next("record_progress", LeaseLostError("taken over"))
-    report = service(ports).handle(ref, FakeContext())
-    assert report.outcome == "skipped"
+    with pytest.raises(LeaseLostError):
+        service(ports).handle(ref, FakeContext())
     assert ports.jobs.get(ref.job_id).status == "running"  # the other invocation carries on
+
+
+def test_a_lease_lost_on_the_last_delivery_leaves_the_job_to_its_holder(ports):
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
+    ports.jobs.fail_next("record_progress", LeaseLostError("taken over"))
+    report = service(ports).handle(ref, FakeContext(), final=True)
+    assert report.outcome == "skipped"
+    assert ports.jobs.get(ref.job_id).status == "running"
+
+
+def test_a_message_older_than_the_chain_is_dropped(ports):
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
+    ingest = service(ports)
+    ports.jobs.create(ref, len(lines(100)), None, None, "2026-01-01T00:00:00Z")
+    ports.jobs.jobs[ref.job_id].hops = 3  # continuation 3 has run: hop 1's message is a stale copy
+    assert ingest.run(ref.job_id, 1, FakeContext()).outcome == "skipped"
 
 
 def test_a_read_dropped_mid_object_is_redelivered_and_nothing_checkpointed_is_resent(ports):

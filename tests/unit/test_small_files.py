@@ -126,6 +126,10 @@ def test_an_infrastructure_error_hands_the_files_back_and_the_redelivery_finishe
     assert all(ports.jobs.get(r.job_id).lease_owner is None for r in refs)  # released at once
     broken["on"] = False
     assert handler(event, FakeContext(), service=svc) == {"batchItemFailures": []}
+    # the redelivery runs one job here and hands the other on as a fresh message of its own
+    handed_on = [body for body, _ in ports.ingest_queue.sent]
+    assert len(handed_on) == 1
+    assert handler(sqs_event(*handed_on), FakeContext(), service=svc) == {"batchItemFailures": []}
     assert [ports.jobs.get(r.job_id).status for r in refs] == ["completed", "completed"]
     assert len(ports.stream.records) == 8
 
