@@ -650,14 +650,12 @@ class World:
                 problems.append(
                     f"{f.key}: counted {c.as_dict()}, the file has {len(f.ids)} + {f.rejected} bad"
                 )
-            sent_ids = {i.seq for i in ledger}
             missing = [rid for rid in f.ids if seen.get(rid, 0) == 0]
             dead = sum(1 for i in ledger if i.status == "dead")
             if len(missing) > dead:
                 problems.append(
                     f"{f.key}: {len(missing)} records never reached the stream ({dead} dead), e.g. {missing[:3]}"
                 )
-            del sent_ids
         if not (self.ambiguous or self.sim.crashes):
             twice = [rid for rid, n in seen.items() if n > 1]
             if twice:
