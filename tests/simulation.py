@@ -446,6 +446,7 @@ class World:
                                 sim=sim, faults=faults)  # fmt: skip
         self.ingest_q, self.retry_q = SimQueue(sim, "ingest"), SimQueue(sim, "retry")
         self.events = FakeEvents()
+        self.leases = FakeLeases(self.jobs)  # the retry lease: retry rounds and the ingest's resend
         self.config = LoaderConfig(
             bucket=BUCKET, stream="s", jobs_table="j", records_table="r", retry_queue_url="retry",
             ingest_queue_url="ingest", max_in_flight=1, max_attempts=rng.choice([2, 4, 8]),
@@ -466,6 +467,7 @@ class World:
                 s("events", self.events),
                 s("moves", FakeLedgerMoves(self.jobs, self.records)),
                 s("ranges", self.ranges),
+                s("lease", self.leases),
             ),
             clock=sim.clock,
             monotonic=sim.clock,
@@ -475,7 +477,7 @@ class World:
             self.config,
             RetryPorts(
                 s("jobs", self.jobs),
-                s("lease", FakeLeases(self.jobs)),
+                s("lease", self.leases),
                 s("records", self.records),
                 s("moves", FakeLedgerMoves(self.jobs, self.records)),
                 s("objects", self.objects),

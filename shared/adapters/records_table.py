@@ -132,24 +132,41 @@ class LedgerTransactions:
     """Record transitions and the job's counters, changed together in DynamoDB transactions."""
 
     MAX_ACTIONS = 100
+    ROUNDS = 4  # transactions a chunk tries, dropping refused moves, before it is halved
 
     def __init__(self, client: Any, jobs_table: str, records_table: str) -> None:
         self._client = client
         self._jobs, self._records = jobs_table, records_table
 
     def apply(self, job_id: str, moves: list[Transition]) -> list[Transition]:
-        """Apply what still holds; returns the moves that were applied (others changed meanwhile)."""
+        """Apply what still holds; returns the moves that were applied (others changed meanwhile).
+
+        A refused transaction says which of its moves no longer hold (its cancellation reasons):
+        those are dropped and the rest go again, a bounded number of requests for any number of
+        refused moves. Without reasons the batch is halved until the refused moves are found."""
         applied: list[Transition] = []
         step = self.MAX_ACTIONS - 1
         for start in range(0, len(moves), step):
-            chunk = moves[start : start + step]
-            if self._transact(job_id, chunk):
-                applied += chunk
-            else:  # someone else moved some of them: go one by one, skipping those
-                applied += [m for m in chunk if self._transact(job_id, [m])]
+            applied += self._apply_chunk(job_id, moves[start : start + step])
         return applied
 
-    def _transact(self, job_id: str, moves: list[Transition]) -> bool:
+    def _apply_chunk(self, job_id: str, moves: list[Transition]) -> list[Transition]:
+        for _ in range(self.ROUNDS):
+            if not moves:
+                return []
+            refused = self._transact(job_id, moves)
+            if refused is None:
+                return moves
+            if not refused:  # a conflict with another transaction, or no reasons: halve
+                break
+            moves = [m for n, m in enumerate(moves) if n not in refused]
+        if len(moves) == 1:  # one move that keeps being cancelled without a refusal of its own
+            return moves if self._transact(job_id, moves) is None else []
+        half = len(moves) // 2
+        return self._apply_chunk(job_id, moves[:half]) + self._apply_chunk(job_id, moves[half:])
+
+    def _transact(self, job_id: str, moves: list[Transition]) -> set[int] | None:
+        """None when the moves were applied; else the indexes of those whose condition failed."""
         now = moves[0].values.get("updated_at")
         actions = [self._record_action(job_id, m) for m in moves]
         delta = _status_delta(moves)
@@ -167,9 +184,14 @@ class LedgerTransactions:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                return False
+                reasons = exc.response.get("CancellationReasons") or []
+                return {
+                    n
+                    for n, reason in enumerate(reasons[: len(moves)])
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                }
             raise LedgerError(f"updating the ledger of job {job_id} failed: {exc}") from exc
-        return True
+        return None
 
     def _record_action(self, job_id: str, move: Transition) -> dict[str, Any]:
         values = {

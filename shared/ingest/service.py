@@ -56,6 +56,7 @@ from shared.ports import (
     ObjectStore,
     RangeStore,
     RecordLedger,
+    RetryLeases,
     Stream,
 )
 from shared.readers import ReadOptions, open_records
@@ -85,6 +86,7 @@ class IngestPorts:
     events: JobEventSink
     moves: LedgerMoves | None = None  # a per-key continuation resends failed records first
     ranges: RangeStore | None = None  # huge objects are cut into ranges read in parallel
+    retry_lease: RetryLeases | None = None  # the resend of failed records runs under it
 
 
 @dataclass(slots=True)
@@ -321,7 +323,8 @@ class IngestService:
                 )
             sender = self.sender(job, limits)
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
-            self._resend_failed(ledger, sender, limits)
+            if not self._resend_failed(ledger, sender, limits, context):
+                return self._continue(ledger, job.cursor, job.bytes_read, hop)
             entries, state, start = self._open_input(job, limits, counter)
         except LeaseLostError:
             raise
@@ -332,15 +335,17 @@ class IngestService:
         if end.error is not None:
             return self._stop(ledger, end.error, end.settled, end.bytes_read, final)
         if end.more and end.settled is not None:
-            ledger.checkpoint(end.settled.resume, end.bytes_read, release=True)
-            p.ingest_queue.send(continuation_body(job.job_id, hop + 1))
-            logger.info(
-                "continuing in a new invocation",
-                extra={"hop": hop + 1, "seq": end.settled.resume.seq},
-            )
-            return Report(job.job_id, "continued", ledger.totals)
+            return self._continue(ledger, end.settled.resume, end.bytes_read, hop)
         assert end.settled is not None and end.settled.last
         return self._finish(ledger, end.settled.resume, job.size)
+
+    def _continue(self, ledger: Ledger, cursor: Any, bytes_read: int, hop: int) -> Report:
+        """Time is short: checkpoint, hand the lease back and queue the next hop."""
+        job = ledger.job
+        ledger.checkpoint(cursor, bytes_read, release=True)
+        self.ports.ingest_queue.send(continuation_body(job.job_id, hop + 1))
+        logger.info("continuing in a new invocation", extra={"hop": hop + 1, "seq": cursor.seq})
+        return Report(job.job_id, "continued", ledger.totals)
 
     def stream(
         self,
@@ -407,18 +412,44 @@ class IngestService:
         key_field = job.partition_key_field
         return field_key(key_field) if key_field else record_id_key(job.job_id)
 
-    def _resend_failed(self, ledger: Ledger, sender: Sender, limits: KinesisLimits) -> None:
+    def _resend_failed(
+        self, ledger: Ledger, sender: Sender, limits: KinesisLimits, context: LambdaContext
+    ) -> bool:
         """Per-key order across invocations: records an earlier invocation of this job gave up on
         (ledgered `failed`, before the checkpoint) go out again before anything newer is read. Those
-        still failing stay for the retry rounds; one that cannot be sent (its payload gone) too."""
+        still failing stay for the retry rounds; one that cannot be sent (its payload gone) too.
+
+        Only where order asks it: a field's keys (the default key, unique per record, needs nothing
+        of earlier failures). It runs under the job's retry lease, so a retry round never sends the
+        same records at once (a round that holds the lease has them; this pass is skipped). Returns
+        False when time ran short before the pass was through: the job continues in a fresh
+        invocation, which resends the rest before reading on.
+        """
         job, p = ledger.job, self.ports
-        if p.moves is None or sender.routing.ordering != PER_KEY:
-            return
+        if p.moves is None or sender.routing.ordering != PER_KEY or not job.partition_key_field:
+            return True
         if not job.counts.failed or not job.cursor.seq:
-            return
+            return True
+        owner, until = self.lease(context)
+        if p.retry_lease is not None and not p.retry_lease.acquire(
+            job.job_id, owner, until, self.clock()
+        ):
+            logger.info("failed records left to the retry round that holds them")
+            return True
+        try:
+            return self._resend_pages(ledger, sender, limits, context)
+        finally:
+            if p.retry_lease is not None:
+                p.retry_lease.release(job.job_id, owner)
+
+    def _resend_pages(
+        self, ledger: Ledger, sender: Sender, limits: KinesisLimits, context: LambdaContext
+    ) -> bool:
+        job, p = ledger.job, self.ports
+        assert p.moves is not None
         start: dict[str, Any] | None = None
-        recovered = 0
-        while True:
+        recovered, through = 0, True
+        while True:  # a page at least, so each invocation moves the job on
             page, start = p.records.by_status(job.job_id, REC_FAILED, RESEND_PAGE, start)
             by_seq: dict[int, LedgerItem] = {}
             entries: list[Entry] = []
@@ -439,11 +470,18 @@ class IngestService:
                 recovered += sum(1 for m in applied if m.values["status"] == SENT)
             if not start:
                 break
+            if context.get_remaining_time_in_millis() / 1000 < self.config.time_margin_seconds:
+                through = False
+                break
         fresh = p.jobs.get(job.job_id)
         if fresh is not None:
             job.counts = fresh.counts  # the moves changed the counters in the table
-        if recovered:
-            logger.info("failed records resent before reading on", extra={"recovered": recovered})
+        if recovered or not through:
+            logger.info(
+                "failed records resent before reading on",
+                extra={"recovered": recovered, "through": through},
+            )
+        return through
 
     def sender(self, job: Job, limits: KinesisLimits) -> Sender:
         """The sender for this job's options (a bad option is a ConfigError: the job fails with it)."""

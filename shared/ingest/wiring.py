@@ -14,6 +14,7 @@ from shared.adapters.kinesis import KinesisStream
 from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import LedgerTransactions, RecordsTable
+from shared.adapters.retry_lease import RetryLease
 from shared.config import LoaderConfig, loader_config
 from shared.domain.errors import ConfigError
 
@@ -34,6 +35,7 @@ def ports_for(config: LoaderConfig) -> IngestPorts:
         events=JobEvents(clients.client("events"), config.event_bus),
         moves=LedgerTransactions(ddb, config.jobs_table, config.records_table),
         ranges=JobRanges(ddb, config.jobs_table),
+        retry_lease=RetryLease(ddb, config.jobs_table),
     )
 
 

@@ -142,9 +142,83 @@ def test_the_handler_runs_an_injected_service_on_an_s3_event(ports):
     assert ports.jobs.get(ref.job_id).status == "completed" and len(ports.stream.records) == 4
 
 
+def keyed_lines(n: int, keys: int = 7) -> bytes:
+    return b"".join(b'{"k": %d, "i": %d}\n' % (i % keys, i) for i in range(n))
+
+
+def given_up_first(ports, remaining_s=33):
+    """A per-key job (field `k`) whose first invocation met an outage: its records were given up
+    (ledgered failed) and it continued. Returns the ingest service and the job's reference."""
+    from shared.delivery.sending import INTERNAL
+    from tests.fakes import FakeLeases, FakeLedgerMoves
+
+    ports.moves = FakeLedgerMoves(ports.jobs, ports.records)
+    ports.retry_lease = FakeLeases(ports.jobs)
+    ports.stream.down = True
+    ports.stream.fail = lambda e: INTERNAL if ports.stream.down else None
+    ports.stream.limits_ = KinesisLimits(max_entries=10)
+    ref = ports.objects.add(BUCKET, "incoming/a.jsonl", keyed_lines(100))
+    ingest = service(ports, max_attempts=2, max_in_flight=1, default_partition_key_field="k")
+    first = ingest.handle(ref, FakeContext(remaining_s=Countdown(remaining_s, 1.0)))
+    job = ports.jobs.get(ref.job_id)
+    assert first.outcome == "continued" and job.counts.failed == job.cursor.seq > 0
+    return ingest, ref
+
+
+def sent_order(ports) -> list[int]:
+    import json
+
+    return [json.loads(d)["i"] for d, _ in ports.stream.records]
+
+
 def test_a_continuation_sends_the_records_given_up_before_anything_newer(ports):
-    # GIVEN a per-key job whose first invocation met an outage: its records were given up (ledgered
-    # failed) and it continued
+    ingest, ref = given_up_first(ports)
+    given_up = ports.jobs.get(ref.job_id).cursor.seq
+    # WHEN the stream is back and the continuation runs
+    ports.stream.down = False
+    rest = ingest.handle(Continuation(ref.job_id, 1), FakeContext())
+    # THEN the given-up records went out first, in order, then the rest: nothing left to retry
+    assert rest.outcome == "completed"
+    assert sent_order(ports) == list(range(100))
+    job = ports.jobs.get(ref.job_id)
+    assert (job.counts.sent, job.counts.failed, job.status) == (100, 0, "completed")
+    assert all(i.status == "sent" and i.recovered for i in ports.records.items.values())
+    assert len(ports.records.items) == given_up
+    assert ports.retry_lease.owner == {}  # the resend's retry lease is handed back
+
+
+def test_the_resend_leaves_records_to_a_retry_round_that_holds_them(ports):
+    ingest, ref = given_up_first(ports)
+    given_up = ports.jobs.get(ref.job_id).cursor.seq
+    ports.retry_lease.acquire(ref.job_id, "a retry round", until=1e12, now=0)
+    ports.stream.down = False
+    assert ingest.handle(Continuation(ref.job_id, 1), FakeContext()).outcome == "retrying"
+    # the continuation read on; the failed records are the retry round's alone
+    assert sent_order(ports) == list(range(given_up, 100))
+    assert ports.jobs.get(ref.job_id).counts.failed == given_up
+
+
+def test_a_resend_that_runs_out_of_time_continues_before_reading_on(ports, monkeypatch):
+    ingest, ref = given_up_first(ports)
+    job = ports.jobs.get(ref.job_id)
+    cursor, given_up = job.cursor, job.cursor.seq
+    ports.stream.down = False
+    hops = len(ports.ingest_queue.sent)
+    # pages of 5, and an invocation with time for a page or so (the margin is 30 s)
+    monkeypatch.setattr("shared.ingest.service.RESEND_PAGE", 5)
+    out = ingest.handle(Continuation(ref.job_id, 1), FakeContext(remaining_s=Countdown(31, 1.0)))
+    assert out.outcome == "continued"
+    job = ports.jobs.get(ref.job_id)
+    assert job.cursor == cursor  # nothing newer read
+    assert 0 < job.counts.failed < given_up
+    assert len(ports.ingest_queue.sent) == hops + 1
+    assert sent_order(ports) == list(range(given_up - job.counts.failed))
+    done = ingest.handle(Continuation(ref.job_id, 2), FakeContext())
+    assert done.outcome == "completed" and sent_order(ports) == list(range(100))
+
+
+def test_with_the_default_key_failures_wait_for_the_retry_rounds(ports):
+    # the default key is unique per record: order asks nothing of earlier failures
     from shared.delivery.sending import INTERNAL
     from tests.fakes import FakeLedgerMoves
 
@@ -154,18 +228,9 @@ def test_a_continuation_sends_the_records_given_up_before_anything_newer(ports):
     ports.stream.limits_ = KinesisLimits(max_entries=10)
     ref = ports.objects.add(BUCKET, "incoming/a.jsonl", lines(100))
     ingest = service(ports, max_attempts=2, max_in_flight=1)
-    first = ingest.handle(ref, FakeContext(remaining_s=Countdown(33, 1.0)))
-    job = ports.jobs.get(ref.job_id)
-    assert first.outcome == "continued" and job.counts.failed == job.cursor.seq > 0
-    given_up = job.cursor.seq
-    # WHEN the stream is back and the continuation runs
+    assert ingest.handle(ref, FakeContext(remaining_s=Countdown(33, 1.0))).outcome == "continued"
+    given_up = ports.jobs.get(ref.job_id).cursor.seq
     down["on"] = False
-    rest = ingest.handle(Continuation(ref.job_id, 1), FakeContext())
-    # THEN the given-up records went out first, in order, then the rest: nothing left to retry
-    assert rest.outcome == "completed"
-    order = [int(d.split(b" ")[1].rstrip(b"}")) for d, _ in ports.stream.records]
-    assert order == list(range(100))
-    job = ports.jobs.get(ref.job_id)
-    assert (job.counts.sent, job.counts.failed, job.status) == (100, 0, "completed")
-    assert all(i.status == "sent" and i.recovered for i in ports.records.items.values())
-    assert len(ports.records.items) == given_up
+    assert ingest.handle(Continuation(ref.job_id, 1), FakeContext()).outcome == "retrying"
+    assert len(ports.stream.records) == 100 - given_up
+    assert ports.jobs.get(ref.job_id).counts.failed == given_up
