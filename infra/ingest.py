@@ -13,7 +13,7 @@ from infra import grants
 from infra.environment import loader_environment
 from infra.functions import Layers, loader_function
 from infra.job_events import JobEvents
-from infra.pipeline import QueueWithDlq, consume
+from infra.pipeline import QueueWithDlq, consume, settle_dead_letters
 from infra.storage import Storage
 from shared import names
 
@@ -60,6 +60,7 @@ class Ingest(Construct):
         self.queue.grant_send_messages(fn)  # continuations
         retry_queue.grant_send_messages(fn)
         consume(fn, self.queue, max_concurrency, batch_size, batching_window_s)
+        settle_dead_letters(fn, self.dlq)
         storage.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.SqsDestination(self.queue),

@@ -67,10 +67,20 @@ class Monitoring(Construct):
             "Api": api.function,
         }
         for name, dlq in (("Ingest", ingest.dlq), ("Retry", retry.dlq)):
+            # Its consumer holds a dead letter out of sight most of the time: count both kinds.
+            held = cw.MathExpression(
+                expression="visible + hidden",
+                period=PERIOD,
+                using_metrics={
+                    "visible": dlq.metric_approximate_number_of_messages_visible(period=PERIOD),
+                    "hidden": dlq.metric_approximate_number_of_messages_not_visible(period=PERIOD),
+                },
+            )
             self._alarm(
-                f"{name}DlqNotEmpty", dlq.metric_approximate_number_of_messages_visible(period=PERIOD),
+                f"{name}DlqNotEmpty", held,
                 Rule(1), f"A message failed {name.lower()} on every delivery and is in its dead-letter "
-                "queue; its job has failed with the error. Read the message, fix the cause, redrive it.",
+                "queue; its job has failed with the error (DeadLettered when every delivery was killed). "
+                "Read the message, fix the cause, upload the file again.",
             )  # fmt: skip
         for name, queue, minutes in (("Ingest", ingest.queue, 30), ("Retry", retry.queue, 60)):
             # Retry messages wait up to 15 minutes by design; ingest messages should start at once.

@@ -10,7 +10,7 @@ from infra import grants
 from infra.environment import loader_environment
 from infra.functions import Layers, loader_function
 from infra.job_events import JobEvents
-from infra.pipeline import QueueWithDlq, consume
+from infra.pipeline import QueueWithDlq, consume, settle_dead_letters
 from infra.storage import Storage
 from shared import names
 
@@ -52,3 +52,4 @@ class Retry(Construct):
             self.function
         )  # later rounds, and waits chained past 15 minutes
         consume(self.function, self.queue, max_concurrency)
+        settle_dead_letters(self.function, self.dlq)

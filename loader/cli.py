@@ -169,16 +169,40 @@ def plan(
     metavar="NAME=VALUE",
     help="A function setting, as the stack's environment sets it (any LOADER_* variable).",
 )
+@click.option(
+    "--crash",
+    "crashes",
+    multiple=True,
+    metavar="POINT[:N]",
+    help="Kill the invocation that reaches POINT the Nth time (default 1st), as a timeout would: "
+    "no code of it runs after. Repeatable.",
+)
+@click.option(
+    "--list-crash-points", is_flag=True, help="Print the crash points, one a line, and exit."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the functions' logs and metrics.")
 def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[str, ...], lambda_timeout: float,
-          retry_delay: int, shards: int, concurrency: int, settings: tuple[str, ...],
-          verbose: bool) -> None:  # fmt: skip
+          retry_delay: int, shards: int, concurrency: int, settings: tuple[str, ...], crashes: tuple[str, ...],
+          list_crash_points: bool, verbose: bool) -> None:  # fmt: skip
     """Run the whole service locally (moto, in-process handlers, HTTP API) until Ctrl-C."""
     import signal
     import threading
 
+    from loader import crash_points
     from loader.local.stack import LocalOptions, LocalStack
     from loader.state import default_state_file
+
+    if list_crash_points:
+        points = crash_points.all_points()
+        width = max(len(p.name) for p in points)
+        for point in points:
+            click.echo(f"{point.name:<{width}}  {point.description}")
+        return
+    for spec in crashes:
+        try:
+            crash_points.parse(spec)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--crash") from exc
 
     parsed: dict[str, float] = {}
     for item in faults:
@@ -198,7 +222,7 @@ def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[s
     options = LocalOptions(
         aws_port=aws_port, api_port=api_port, state_file=state_file or default_state_file(), faults=parsed,
         lambda_timeout=lambda_timeout, retry_delay_seconds=retry_delay, verbose=verbose, shards=shards,
-        environment=environment, concurrency=concurrency,
+        environment=environment, concurrency=concurrency, crash=list(crashes),
     )  # fmt: skip
     stack = LocalStack(options)
     stop = threading.Event()

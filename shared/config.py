@@ -99,6 +99,7 @@ class LoaderConfig:
     checkpoint_every_requests: int = 4
     checkpoint_every_seconds: float = 10.0
     time_margin_seconds: float = 30.0
+    lease_grace_seconds: float = 60.0  # a lease outlasts its invocation by this (clock skew)
     max_hops: int = 2000
     inline_payload_bytes: int = 32 * 1024
     retry_delay_seconds: int = 60
@@ -116,6 +117,7 @@ class LoaderConfig:
     token_key: str = ""
     token_secret_arn: str = ""
     max_receive_count: int = names.MAX_RECEIVE_COUNT
+    dead_letter_arns: tuple[str, ...] = ()
     event_bus: str = "default"
     incoming_prefix: str = names.INCOMING_PREFIX
     spill_prefix: str = names.SPILL_PREFIX
@@ -145,6 +147,9 @@ class LoaderConfig:
             token_key=env.get(names.ENV_TOKEN_KEY, ""),
             token_secret_arn=env.get(names.ENV_TOKEN_SECRET_ARN, ""),
             event_bus=env.get(names.ENV_EVENT_BUS) or "default",
+            dead_letter_arns=tuple(
+                a.strip() for a in env.get(names.ENV_DEAD_LETTER_ARNS, "").split(",") if a.strip()
+            ),
             **tuned,
         )
 
@@ -165,6 +170,7 @@ _TUNABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("checkpoint_every_requests", names.ENV_CHECKPOINT_REQUESTS, _positive(int)),
     ("checkpoint_every_seconds", names.ENV_CHECKPOINT_SECONDS, _positive(float)),
     ("time_margin_seconds", names.ENV_TIME_MARGIN_SECONDS, _positive(float)),
+    ("lease_grace_seconds", names.ENV_LEASE_GRACE_SECONDS, _positive(float)),
     ("max_hops", names.ENV_MAX_HOPS, _positive(int)),
     ("inline_payload_bytes", names.ENV_INLINE_PAYLOAD_BYTES, _positive(int)),
     ("retry_delay_seconds", names.ENV_RETRY_DELAY_SECONDS, _positive(int)),

@@ -26,9 +26,10 @@ import random
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from loader.crash_points import point_names
 from shared.config import LoaderConfig
 from shared.delivery.aggregation import deaggregate
 from shared.delivery.sending import EntryResult
@@ -56,6 +57,7 @@ TIMEOUT_S = 30.0  # the emulated functions' timeout
 VISIBILITY_S = TIMEOUT_S * 6  # as the deployed queues: six times the consumer's timeout
 MAX_RECEIVES = 5
 TERMINAL = ("completed", "completed_with_errors", "failed")
+POINT_NAMES = point_names()
 
 
 class Crash(BaseException):
@@ -64,8 +66,8 @@ class Crash(BaseException):
 
 # -- the scheduler --------------------------------------------------------------------------------
 class Runner:
-    def __init__(self, name: str, work: Callable[[], Any]) -> None:
-        self.name, self.work = name, work
+    def __init__(self, name: str, work: Callable[[], Any], function: str = "") -> None:
+        self.name, self.work, self.function = name, work, function
         self.dead = self.finished = False
         self.deadline = float("inf")
         self.wake_at = 0.0
@@ -78,11 +80,20 @@ class Sim:
     """The clock, the baton and the faults of one schedule."""
 
     def __init__(
-        self, seed: int, *, crash_at: set[int], slow_rate: float, overrun: bool = False
+        self,
+        seed: int,
+        *,
+        crash_at: set[int],
+        slow_rate: float,
+        overrun: bool = False,
+        points: dict[str, int] | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.now = 1_000_000.0
         self.crash_at, self.slow_rate = crash_at, slow_rate
+        # named crash points (loader.crash_points), each killing the Nth invocation to reach it
+        self.points = dict(points or {})
+        self.hits: dict[str, int] = {}
         # overrun: nothing stops an invocation at its timeout (as the local stack's emulated Lambda),
         # so a slow one outlives its lease and its message's visibility, and overlaps its successor
         self.overrun = overrun
@@ -130,6 +141,13 @@ class Sim:
             runner.dead = True
             self.crashes.append(f"{runner.name} at {point}")
             raise Crash(point)
+        named = f"{runner.function}.{point.replace(':', '.')}"
+        if named in POINT_NAMES:
+            self.hits[named] = hits = self.hits.get(named, 0) + 1
+            if self.points.get(named) == hits:
+                runner.dead = True
+                self.crashes.append(f"{runner.name} at crash point {named}")
+                raise Crash(point)
         with self.cv:  # hand the baton back; the scheduler picks who goes on
             self.current = None
             self.cv.notify_all()
@@ -205,11 +223,17 @@ class Message:
 class SimQueue:
     """An SQS queue on the simulated clock: delays, visibility, receive counts, a dead-letter queue."""
 
-    def __init__(self, sim: Sim, name: str) -> None:
-        self.sim, self.name = sim, name
+    def __init__(
+        self, sim: Sim, name: str, *, visibility: float = VISIBILITY_S, dlq: SimQueue | None = None
+    ) -> None:
+        self.sim, self.name, self.visibility, self.dlq = sim, name, visibility, dlq
         self.messages: list[Message] = []
-        self.dead: list[Message] = []
+        self.dead: list[Message] = []  # every message moved to the dead-letter queue
         self._ids = 0
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sqs:us-east-1:123456789012:{self.name}"
 
     def send(self, body: dict[str, Any], delay_seconds: int = 0) -> None:
         self._ids += 1
@@ -222,12 +246,13 @@ class SimQueue:
     def receive(self, n: int) -> list[Message]:
         got = []
         for m in self.visible():
-            if m.receives >= MAX_RECEIVES:
+            if self.dlq is not None and m.receives >= MAX_RECEIVES:
                 self.messages.remove(m)
                 self.dead.append(m)
+                self.dlq.messages.append(Message(m.id, m.body, self.sim.now))
                 continue
             m.receives += 1
-            m.held_until = self.sim.now + VISIBILITY_S
+            m.held_until = self.sim.now + self.visibility
             got.append(m)
             if len(got) == n:
                 break
@@ -248,6 +273,12 @@ class SimObjects(FakeObjects):
         super().__init__()
         self.by_version: dict[tuple[str, str], bytes] = {}
         self.lost: set[str] = set()
+        self.sim: Sim | None = None
+        self.outage: tuple[float, float] | None = None  # S3 unreachable from .. to
+
+    def _reachable(self) -> None:
+        if self.outage and self.sim and self.outage[0] <= self.sim.now < self.outage[1]:
+            raise ConnectionError("S3 unreachable (injected)")
 
     def add_version(self, key: str, data: bytes, version: str) -> ObjectRef:
         self.by_version[(key, version)] = data
@@ -262,10 +293,20 @@ class SimObjects(FakeObjects):
         return self.by_version[(key, version)]  # type: ignore[index]
 
     def get(self, bucket: str, key: str, version_id: str) -> tuple[bytes, ObjectInfo]:
+        self._reachable()
         self.gets += 1
         return self._data(key, version_id or None), self.head(bucket, key, version_id or None)
 
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        self._reachable()
+        super().put(bucket, key, data)
+
+    def read(self, bucket: str, key: str) -> bytes:
+        self._reachable()
+        return super().read(bucket, key)
+
     def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo:
+        self._reachable()
         data = self._data(key, version_id)
         version = version_id or self.versions.get((bucket, key))
         meta = self.__dict__.get("metadata", {}).get((key, version), {})
@@ -273,8 +314,10 @@ class SimObjects(FakeObjects):
 
     def chunks(self, bucket: str, key: str, *, version_id: str | None, etag: str | None,
                start: int = 0, end: int | None = None, counter: Any = None) -> Iterator[bytes]:  # fmt: skip
+        self._reachable()
         data = self._data(key, version_id)[start:end]
         for i in range(0, len(data), 4096):
+            self._reachable()
             piece = data[i : i + 4096]
             if counter is not None:
                 counter.count += len(piece)
@@ -287,6 +330,7 @@ class Faults:
     internal: float = 0.0
     outage: tuple[float, float] | None = None
     ambiguous: float = 0.0  # a call that wrote its entries, then timed out
+    s3_outage: tuple[float, float] | None = None  # S3 unreachable (from, to)
 
 
 @dataclass
@@ -364,10 +408,13 @@ def _csv(name: str, n: int) -> File:
     )
 
 
-def make_files(rng: random.Random) -> list[File]:
-    kinds = rng.sample(
-        ["plain", "keyed", "csv", "gzip", "fanout", "small", "aggregated"], k=rng.randint(1, 3)
-    )
+KINDS = ("plain", "keyed", "csv", "gzip", "fanout", "small", "aggregated")
+
+
+def make_files(rng: random.Random, only: Sequence[str] | None = None) -> list[File]:
+    kinds = rng.sample(list(KINDS), k=rng.randint(1, 3))
+    if only is not None:
+        kinds = list(only)
     files: list[File] = []
     for n, kind in enumerate(kinds):
         name = f"f{n}{kind}"
@@ -404,6 +451,7 @@ class Outcome:
     crashes: list[str]
     jobs: dict[str, str]
     notes: list[str]
+    hits: dict[str, int] = field(default_factory=dict)  # the named crash points reached, how often
 
     def __str__(self) -> str:
         lines = [f"seed {self.seed}: {self.steps} steps, {len(self.crashes)} crashes"]
@@ -414,16 +462,37 @@ class Outcome:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """Faults chosen rather than drawn (for paths that drawn faults reach only now and then)."""
+
+    name: str
+    faults: Callable[[float], Faults]  # from the simulated time the schedule starts at
+    inline_payload_bytes: int | None = None
+
+
 class World:
-    def __init__(self, seed: int) -> None:
+    """One schedule. With `kinds`, its files are of those kinds; with `points`, it crashes at those
+    named points (point: the Nth invocation to reach it) and at no random step."""
+
+    def __init__(
+        self,
+        seed: int,
+        *,
+        kinds: Sequence[str] | None = None,
+        points: dict[str, int] | None = None,
+        scenario: Scenario | None = None,
+    ) -> None:
         rng = random.Random(seed ^ 0x5EED)
         self.seed = seed
         crashes = rng.choice([0, 0, 1, 2, 3])  # at random steps of the whole schedule
+        crash_at = set(rng.sample(range(1, 1500), crashes))
         self.sim = sim = Sim(
             seed,
-            crash_at=set(rng.sample(range(1, 1500), crashes)),
+            crash_at=crash_at if points is None else set(),
             slow_rate=rng.choice([0.002, 0.01]) if rng.random() < 0.4 else 0.0,
             overrun=rng.random() < 0.2,
+            points=points,
         )
         faults = Faults(
             throttle=rng.choice([0.0, 0.0, 0.1, 0.4]),
@@ -432,7 +501,12 @@ class World:
             if rng.random() < 0.25
             else None,
             ambiguous=rng.choice([0.0, 0.0, 0.05]),
+            s3_outage=(sim.now + rng.uniform(-60, 60), sim.now + rng.choice([30.0, 300.0, 1500.0]))
+            if rng.random() < 0.15
+            else None,
         )
+        if scenario is not None:
+            faults = scenario.faults(sim.now)
         self.notes = [
             f"faults {faults}",
             f"crashes at steps {sorted(sim.crash_at)}, slow rate {sim.slow_rate}"
@@ -440,11 +514,16 @@ class World:
         ]
         self.ambiguous = bool(faults.ambiguous) or bool(sim.crash_at) or bool(sim.slow_rate)
         self.jobs, self.objects = FakeJobs(), SimObjects()
+        self.objects.sim, self.objects.outage = sim, faults.s3_outage
         self.ranges = FakeRanges(self.jobs)
         self.records = FakeRecords(self.jobs, self.ranges)
         self.stream = SimStream(limits_=KinesisLimits(max_entries=rng.choice([10, 50])), shards=rng.choice([1, 2, 4]),
                                 sim=sim, faults=faults)  # fmt: skip
-        self.ingest_q, self.retry_q = SimQueue(sim, "ingest"), SimQueue(sim, "retry")
+        # the dead-letter queues, each settled by its function (kept there, seen again hourly)
+        self.ingest_dlq = SimQueue(sim, "ingest-dlq", visibility=3600.0)
+        self.retry_dlq = SimQueue(sim, "retry-dlq", visibility=3600.0)
+        self.ingest_q = SimQueue(sim, "ingest", dlq=self.ingest_dlq)
+        self.retry_q = SimQueue(sim, "retry", dlq=self.retry_dlq)
         self.events = FakeEvents()
         self.leases = FakeLeases(self.jobs)  # the retry lease: retry rounds and the ingest's resend
         self.config = LoaderConfig(
@@ -453,7 +532,11 @@ class World:
             checkpoint_every_requests=rng.choice([1, 2, 4]), time_margin_seconds=8.0,
             retry_delay_seconds=5, retry_max_delay_seconds=60, max_retries=rng.choice([2, 5]),
             small_file_bytes=4096, fanout_min_bytes=128 * 1024, fanout_max_parallel=3,
+            inline_payload_bytes=rng.choice([32 * 1024, 40]),  # 40: failed payloads spill to S3
+            dead_letter_arns=tuple(f"arn:aws:sqs:us-east-1:123456789012:{n}-dlq" for n in ("ingest", "retry")),
         )  # fmt: skip
+        if scenario is not None and scenario.inline_payload_bytes is not None:
+            self.config = replace(self.config, inline_payload_bytes=scenario.inline_payload_bytes)
         s = lambda name, target: stepped(sim, name, target)  # noqa: E731
         self.ingest = IngestService(
             self.config,
@@ -462,12 +545,12 @@ class World:
                 s("records", self.records),
                 s("objects", self.objects),
                 s("stream", self.stream),
-                s("ingest_q", self.ingest_q),
-                s("retry_q", self.retry_q),
+                s("ingest_queue", self.ingest_q),
+                s("retry_queue", self.retry_q),
                 s("events", self.events),
                 s("moves", FakeLedgerMoves(self.jobs, self.records)),
                 s("ranges", self.ranges),
-                s("lease", self.leases),
+                s("retry_lease", self.leases),
             ),
             clock=sim.clock,
             monotonic=sim.clock,
@@ -477,12 +560,12 @@ class World:
             self.config,
             RetryPorts(
                 s("jobs", self.jobs),
-                s("lease", self.leases),
+                s("retry_lease", self.leases),
                 s("records", self.records),
                 s("moves", FakeLedgerMoves(self.jobs, self.records)),
                 s("objects", self.objects),
                 s("stream", self.stream),
-                s("retry_q", self.retry_q),
+                s("retry_queue", self.retry_q),
                 s("events", self.events),
             ),
             clock=sim.clock,
@@ -491,7 +574,7 @@ class World:
             monotonic=sim.clock,
         )
         self.rng = rng
-        self.files = make_files(rng)
+        self.files = make_files(rng, kinds)
         self.uploads: dict[str, File] = {}  # job id -> the file that version holds
 
     # uploads and events
@@ -510,11 +593,13 @@ class World:
         event = sqs_event(*[m.body for m in messages])
         for record, m in zip(event["Records"], messages, strict=True):
             record["messageId"] = m.id
+            record["eventSourceARN"] = queue.arn
             record["attributes"]["ApproximateReceiveCount"] = str(m.receives)
         context = SimContext(self.sim, f"loader-{queue.name}", TIMEOUT_S)
         runner = Runner(
             f"{queue.name}:{'+'.join(m.id for m in messages)}",
             lambda: handler(event, context, service=service),
+            function=queue.name.split("-")[0],  # a dead-letter queue's function is its queue's
         )
         runner.deadline = context.deadline
         runner.queue, runner.messages = queue, messages  # type: ignore[attr-defined]
@@ -564,16 +649,24 @@ class World:
             live = [r for r in runners if not r.finished]
             choices: list[Any] = [r for r in live if r.wake_at <= sim.now]
             for queue, handler, service, batch in ((self.ingest_q, ingest_handler, self.ingest, 10),
-                                                   (self.retry_q, retry_handler, self.retry, 1)):  # fmt: skip
+                                                   (self.retry_q, retry_handler, self.retry, 1),
+                                                   (self.ingest_dlq, ingest_handler, self.ingest, 10),
+                                                   (self.retry_dlq, retry_handler, self.retry, 10)):  # fmt: skip
                 busy = sum(1 for r in live if r.queue is queue)  # type: ignore[attr-defined]
                 if busy < concurrency and queue.visible():
                     choices.append((queue, handler, service, batch))
             if not choices:
-                pending = [
-                    t
-                    for t in (self.ingest_q.next_visible(), self.retry_q.next_visible())
-                    if t is not None
-                ]
+                queues = [self.ingest_q, self.retry_q]
+                if (
+                    any(
+                        m.receives == 0
+                        for q in (self.ingest_dlq, self.retry_dlq)
+                        for m in q.messages
+                    )
+                    or not self._ended()
+                ):
+                    queues += [self.ingest_dlq, self.retry_dlq]  # their hourly visits, while due
+                pending = [t for t in (q.next_visible() for q in queues) if t is not None]
                 pending += [r.wake_at for r in live]
                 if not pending:
                     break
@@ -595,6 +688,11 @@ class World:
                 r.dead = True
                 sim.resume(r)
         return self.check()
+
+    def _ended(self) -> bool:
+        return all(j.status in TERMINAL for j in self.jobs.jobs.values()) and len(
+            self.jobs.jobs
+        ) >= len(self.uploads)
 
     def trace(self, line: str) -> None:
         if os.environ.get("SIM_TRACE"):
@@ -680,9 +778,18 @@ def _payloads(data: bytes) -> list[bytes]:
     return [data]
 
 
-def run_schedule(seed: int) -> Outcome:
+def run_schedule(
+    seed: int,
+    *,
+    kinds: Sequence[str] | None = None,
+    points: dict[str, int] | None = None,
+    scenario: Scenario | None = None,
+) -> Outcome:
     random.seed(seed)  # the sender's jitter draws from the module's generator
-    return World(seed).run()
+    world = World(seed, kinds=kinds, points=points, scenario=scenario)
+    outcome = world.run()
+    outcome.hits = dict(world.sim.hits)
+    return outcome
 
 
 if __name__ == "__main__":
@@ -695,3 +802,57 @@ if __name__ == "__main__":
     else:
         for arg in sys.argv[1:]:
             print(run_schedule(int(arg)))
+
+
+# -- every crash point, on every kind of job ----------------------------------------------------------
+@dataclass
+class Sweep:
+    runs: list[tuple[str, str, int, int, Outcome]] = field(
+        default_factory=list
+    )  # kind, point, seed, n
+    reached: dict[str, set[str]] = field(default_factory=dict)  # point -> the kinds that reach it
+
+    @property
+    def failures(self) -> list[str]:
+        return [
+            f"{point}:{n} on a {kind} job (seed {seed}): {'; '.join(o.problems)}"
+            for kind, point, seed, n, o in self.runs
+            if o.problems
+        ]
+
+
+# Paths the drawn faults reach only now and then: a job that never gets to exist (S3 down through
+# every delivery of its event), a retry round that cannot read its spilled payloads to the last
+# delivery, a keyed job that gives records up and continues (its resend, under the retry lease).
+SCENARIOS = (
+    Scenario("S3 down from the start", lambda now: Faults(s3_outage=(now - 1, now + 1500))),
+    Scenario(
+        "throttled, then S3 down",
+        lambda now: Faults(throttle=0.5, s3_outage=(now + 20, now + 1600)),
+        inline_payload_bytes=1,
+    ),
+    Scenario("a stream outage", lambda now: Faults(outage=(now, now + 90), throttle=0.2)),
+)
+
+
+def sweep_crash_points(
+    kinds: Sequence[str] = KINDS, seeds: Sequence[int] = range(40), scenario_seeds: int = 4
+) -> Sweep:
+    """For each kind of job: schedules without crashes (drawn faults, then the chosen scenarios) say
+    which points its jobs reach and how often; then, for each point reached, one schedule kills at
+    its first visit and one at its last."""
+    sweep = Sweep()
+    surveys: list[tuple[int, Scenario | None]] = [(seed, None) for seed in seeds]
+    surveys += [(seed, sc) for sc in SCENARIOS for seed in range(scenario_seeds)]
+    for kind in kinds:
+        visits: dict[str, tuple[int, Scenario | None, int]] = {}  # point -> its first survey
+        for seed, scenario in surveys:
+            survey = run_schedule(seed, kinds=[kind], points={}, scenario=scenario)
+            for point, hits in survey.hits.items():
+                visits.setdefault(point, (seed, scenario, hits))
+        for point, (seed, scenario, hits) in sorted(visits.items()):
+            sweep.reached.setdefault(point, set()).add(kind)
+            for n in sorted({1, hits}):
+                outcome = run_schedule(seed, kinds=[kind], points={point: n}, scenario=scenario)
+                sweep.runs.append((kind, point, seed, n, outcome))
+    return sweep

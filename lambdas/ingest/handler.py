@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.batch.types import (
     PartialItemFailureResponse,
     PartialItemFailures,
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.batch.types import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.dead_letters import from_dead_letters, settle
 from shared.domain.jobs import FAILED, ObjectRef
 from shared.ingest.messages import parse_message
 from shared.ingest.service import IngestService, Report
@@ -66,10 +68,10 @@ def _small_files(
         except Exception:
             messages = []  # the regular path reports it
         if len(messages) == 1 and service.small_file(messages[0]):
-            count = record.get("attributes", {}).get("ApproximateReceiveCount")
             ref = messages[0]
             assert isinstance(ref, ObjectRef)
-            small.append(SmallFile(record["messageId"], ref, service.config.last_delivery(count)))
+            final = service.config.last_delivery(_receives(record))
+            small.append(SmallFile(record["messageId"], ref, final))
         else:
             rest.append(record)
     return small, rest
@@ -84,11 +86,16 @@ def handler(
     """SQS batch -> one result per message. `service`: an injected one (tests), else the process's.
 
     Two or more small objects' events run together (their records share requests). Any other
-    message is a job's (or a range's) whole invocation: the first runs here, and the others go back
+    message is a job's (or a range's) whole invocation: the first runs here, then the others go back
     to the queue as fresh messages for invocations of their own (run one after another here, they
-    would wait for each other and die together at a timeout)."""
+    would wait for each other and die together at a timeout). When the first fails (its message to
+    be redelivered: S3 or the stream down, say), the others are redelivered with it instead, after
+    their visibility timeout: handed on at once they would come straight back, an invocation loop
+    for as long as the outage lasts."""
     service = service or ingest_service()
     records = event.get("Records", [])
+    if from_dead_letters(records, service.config.dead_letter_arns):
+        return settle(records, lambda body, n: _settle_one(service, body, n))  # type: ignore[return-value]
     small, rest = _small_files(records, service)
     failures: list[PartialItemFailures] = []
     if len(small) > 1:
@@ -98,14 +105,48 @@ def handler(
         rest += [r for r in records if r["messageId"] in back]
     else:
         rest = records
-    if len(rest) > 1:
-        rest = rest[:1] + service.hand_on(rest[1:])
-    if rest:
-        answer = process_partial_response(
-            event={**event, "Records": rest},
-            record_handler=functools.partial(record_handler, service=service),
-            processor=BatchProcessor(event_type=EventType.SQS),  # its state is per invocation
-            context=context,
+    if not rest:
+        return {"batchItemFailures": failures}
+    failed = _process(event, rest[:1], context, service)
+    others = rest[1:]
+    if failed:  # the others come back later; one on its last delivery runs now, to end its job
+        last = [r for r in others if service.config.last_delivery(_receives(r))]
+        failed += [
+            PartialItemFailures(itemIdentifier=r["messageId"]) for r in others if r not in last
+        ]
+        if last:
+            failed += _process(event, last, context, service)
+    elif others:
+        kept = service.hand_on(others)
+        if kept:
+            failed = _process(event, kept, context, service)
+    failures += failed
+    if {f["itemIdentifier"] for f in failures} >= {r["messageId"] for r in records}:
+        # as the batch processor does: an invocation whose every message failed fails itself
+        raise BatchProcessingError(
+            "All records failed processing; they come back after their visibility timeout"
         )
-        failures += answer.get("batchItemFailures", [])
     return {"batchItemFailures": failures}
+
+
+def _settle_one(service: IngestService, body: str, receives: object) -> None:
+    for message in parse_message(body):
+        service.settle_dead_letter(message, receives)
+
+
+def _receives(record: dict[str, Any]) -> Any:
+    return record.get("attributes", {}).get("ApproximateReceiveCount")
+
+
+def _process(
+    event: dict[str, Any], records: list[dict[str, Any]], context: LambdaContext,
+    service: IngestService,
+) -> list[PartialItemFailures]:  # fmt: skip
+    answer = process_partial_response(
+        event={**event, "Records": records},
+        record_handler=functools.partial(record_handler, service=service),
+        # its state is per invocation; an entire failure is the handler's to raise
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=context,
+    )
+    return list(answer.get("batchItemFailures", []))

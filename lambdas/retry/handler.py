@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.dead_letters import from_dead_letters, settle
 from shared.observability import log_job, logger, metrics, tracer
 from shared.retry.messages import parse_retry
 from shared.retry.service import RetryService
@@ -43,7 +44,14 @@ def record_handler(
 def handler(
     event: dict[str, Any], context: LambdaContext, service: RetryService | None = None
 ) -> PartialItemFailureResponse:
-    """SQS batch -> one result per message. `service`: an injected one (tests), else the process's."""
+    """SQS batch -> one result per message. `service`: an injected one (tests), else the process's.
+    A batch from the retry queue's dead-letter queue ends the jobs its messages leave retrying."""
+    records = event.get("Records", [])
+    settler = service or retry_service()
+    if from_dead_letters(records, settler.config.dead_letter_arns):
+        return settle(  # type: ignore[return-value]
+            records, lambda body, n: settler.settle_dead_letter(parse_retry(body), n)
+        )
     return process_partial_response(
         event=event,
         record_handler=functools.partial(record_handler, service=service),

@@ -1,6 +1,7 @@
 """Lambda's SQS event source, emulated: poll a queue, invoke a handler in-process with an SQS event and
-an emulated context, delete what succeeded, leave failures to reappear after the visibility timeout
-(and to move to the dead-letter queue after the redrive limit, which the queue itself enforces)."""
+an emulated context, delete what succeeded, leave failures (and invocations killed at their timeout
+or at a crash point) to reappear after the visibility timeout, and to move to the dead-letter queue
+after the redrive limit, which the queue itself enforces."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from loader.local.invocations import invoke, run
+
 log = logging.getLogger("loader.local")
 Handler = Callable[[dict[str, Any], Any], Any]
+__all__ = ["EmulatedContext", "Handler", "QueuePoller", "invoke"]
 
 
 class EmulatedContext:
@@ -29,22 +33,6 @@ class EmulatedContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def invoke(handler: Handler, event: dict[str, Any], context: EmulatedContext) -> Any:
-    """Run a handler as Lambda would, in this thread. Powertools keeps the Lambda context's log keys
-    process-wide, and the local stack runs its functions side by side in one process, so the keys
-    of this invocation are also set for this thread alone (thread keys win): its log lines name
-    this function, whatever another function's invocation set meanwhile."""
-    from shared.observability import logger
-
-    logger.thread_safe_append_keys(
-        function_name=context.function_name, function_request_id=context.aws_request_id
-    )
-    try:
-        return handler(event, context)
-    finally:
-        logger.thread_safe_clear_keys()
-
-
 class QueuePoller(threading.Thread):
     """One concurrent invocation's worth of Lambda's SQS poller: receive a batch, invoke, delete what
     succeeded. The local stack runs as many per function as the event source's maximum concurrency."""
@@ -59,11 +47,14 @@ class QueuePoller(threading.Thread):
         timeout_s: float,
         batch_size: int = 1,
         worker: int = 0,
+        visibility_s: float | None = None,
     ) -> None:
         super().__init__(name=f"poller-{name}-{worker}", daemon=True)
         self._sqs, self._url, self._arn = sqs, queue_url, queue_arn
         self._handler, self._function, self._timeout = handler, name, timeout_s
         self._batch_size = batch_size
+        # a message outlasts its invocation's lease (timeout plus grace) before it comes back
+        self._visibility = int(visibility_s if visibility_s is not None else timeout_s + 30)
         self._halt = threading.Event()
         self.invocations = 0
 
@@ -81,21 +72,24 @@ class QueuePoller(threading.Thread):
     def _poll_once(self) -> None:
         got = self._sqs.receive_message(
             QueueUrl=self._url, MaxNumberOfMessages=self._batch_size, WaitTimeSeconds=1,
-            VisibilityTimeout=int(self._timeout) + 30, AttributeNames=["All"], MessageAttributeNames=["All"],
+            VisibilityTimeout=self._visibility, AttributeNames=["All"], MessageAttributeNames=["All"],
         )  # fmt: skip
         messages = got.get("Messages", [])
         if not messages:
             return
         event = {"Records": [self._record(m) for m in messages]}
         self.invocations += 1
-        try:
-            context = EmulatedContext(f"loader-{self._function}", self._timeout)
-            result = invoke(self._handler, event, context) or {}
-        except Exception as exc:
+        context = EmulatedContext(f"loader-{self._function}", self._timeout)
+        outcome = run(self._function, self._handler, event, context, self._timeout)
+        if outcome.killed:
+            return  # as Lambda: nothing deleted, the messages come back after their visibility
+        if outcome.error is not None:
             log.warning(
-                "%s: invocation failed (%s); the message will be redelivered", self._function, exc
-            )
+                "%s: invocation failed (%s); the message will be redelivered",
+                self._function, outcome.error,
+            )  # fmt: skip
             return
+        result = outcome.result or {}
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         done = [
             {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}

@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from loader.local.emulator import EmulatedContext, Handler, invoke
+from loader.local.emulator import EmulatedContext, Handler
+from loader.local.invocations import run
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 READ_TIMEOUT_S = 10.0
@@ -74,16 +75,18 @@ class _Adapter(BaseHTTPRequestHandler):
             self._reply(exc.status, {"error": exc.code, "message": exc.message}, close=True)
             return
         event = proxy_event(self.command, self.path, dict(self.headers.items()), body)
-        try:
-            result = invoke(self.lambda_handler, event, EmulatedContext("loader-api", 29)) or {}
+        outcome = run("api", self.lambda_handler, event, EmulatedContext("loader-api", 29), 29)
+        failed = outcome.error or outcome.killed
+        if failed:  # API Gateway's answer to a function that fails or is killed
+            status, headers = 502, {"Content-Type": "application/json"}
+            payload = json.dumps(
+                {"error": "BadGateway", "message": f"the API failed: {failed}"}
+            ).encode()
+        else:
+            result = outcome.result or {}
             status = int(result.get("statusCode", 502))
             payload = (result.get("body") or "").encode()
             headers = dict(result.get("headers") or {})
-        except Exception as exc:  # API Gateway's answer to a function that fails
-            status, headers = 502, {"Content-Type": "application/json"}
-            payload = json.dumps(
-                {"error": "BadGateway", "message": f"the API failed: {exc}"}
-            ).encode()
         self.send_response(status)
         for key, value in headers.items():
             if key.lower() != "content-length":

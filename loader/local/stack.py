@@ -17,9 +17,11 @@ from typing import Any
 
 import boto3
 
+from loader.crash_points import CrashPlan
 from loader.local import resources
 from loader.local.emulator import QueuePoller
 from loader.local.http import ApiServer
+from loader.local.invocations import WriteWatch, watch
 from loader.local.moto_server import MotoProcess
 from loader.state import default_state_file
 from shared import names
@@ -27,6 +29,10 @@ from shared import names
 REGION = "us-east-1"
 DEFAULT_AWS_PORT, DEFAULT_API_PORT = 4566, 4567
 FAULTS = ("kinesis-throttle", "kinesis-internal", "kinesis-outage")
+# The emulated functions die at their timeout (no clock skew between them), so their leases need
+# only a moment beyond it; a message comes back just after its invocation's lease has run out.
+LEASE_GRACE_SECONDS = 2.0
+DEAD_LETTER_VISIBILITY_S = 3600  # as deployed: a dead letter stays, seen again hourly
 
 
 @dataclass
@@ -44,6 +50,7 @@ class LocalOptions:
     concurrency: int = (
         4  # invocations of one function at once (the event source's maximum concurrency)
     )
+    crash: list[str] = field(default_factory=list)  # crash points, POINT[:N]
 
 
 class LocalStack:
@@ -53,6 +60,8 @@ class LocalStack:
         self._pollers: list[QueuePoller] = []
         self._api: ApiServer | None = None
         self.state: dict[str, Any] = {}
+        self.plan = CrashPlan(options.crash)  # a bad point is refused before anything starts
+        self.watch: WriteWatch | None = None
 
     def start(self) -> dict[str, Any]:
         o = self.options
@@ -112,6 +121,7 @@ class LocalStack:
             names.ENV_RETRY_DELAY_SECONDS: str(o.retry_delay_seconds),
             # Keep a third of a short emulated timeout for the hand-off, at most the deployed 30 s.
             names.ENV_TIME_MARGIN_SECONDS: str(min(30.0, o.lambda_timeout / 3)),
+            names.ENV_LEASE_GRACE_SECONDS: str(LEASE_GRACE_SECONDS),
             # Pagination tokens are signed with a key of this run's own, as the deployed API's secret.
             names.ENV_TOKEN_KEY: secrets.token_hex(32),
             **res.environment(),
@@ -135,6 +145,14 @@ class LocalStack:
         from shared.adapters import clients as handler_clients
 
         o = self.options
+        ingest_timeout, retry_timeout = o.lambda_timeout, min(o.lambda_timeout, 300)
+        grace = float(os.environ[names.ENV_LEASE_GRACE_SECONDS])
+        # Installed first: a killed invocation sends nothing, whatever other hooks would answer.
+        self.watch = watch(
+            [handler_clients.client(n) for n in ("s3", "dynamodb", "kinesis", "sqs", "events")],
+            self.plan,
+            {res.ingest_queue_url: "ingest_queue", res.retry_queue_url: "retry_queue"},
+        )
         if o.faults:
             faults = KinesisFaults(
                 throttle=o.faults.get("kinesis-throttle", 0.0),
@@ -151,16 +169,25 @@ class LocalStack:
             )
 
         ingest_arn, retry_arn = arn(res.ingest_queue_url), arn(res.retry_queue_url)
+        ingest_dlq_arn, retry_dlq_arn = arn(res.ingest_dlq_url), arn(res.retry_dlq_url)
+        # each function ends the jobs its dead-letter queue's messages left unfinished
+        os.environ[names.ENV_DEAD_LETTER_ARNS] = f"{ingest_dlq_arn},{retry_dlq_arn}"
+        dead_letters = [
+            QueuePoller(sqs, res.ingest_dlq_url, ingest_dlq_arn, ingest_handler, "ingest", ingest_timeout,
+                        batch_size=10, worker=0, visibility_s=DEAD_LETTER_VISIBILITY_S),
+            QueuePoller(sqs, res.retry_dlq_url, retry_dlq_arn, retry_handler, "retry", retry_timeout,
+                        batch_size=10, worker=0, visibility_s=DEAD_LETTER_VISIBILITY_S),
+        ]  # fmt: skip
         self._pollers = [
             poller
             for worker in range(o.concurrency)
             for poller in (
-                QueuePoller(sqs, res.ingest_queue_url, ingest_arn, ingest_handler, "ingest", o.lambda_timeout,
-                            batch_size=names.INGEST_BATCH_SIZE, worker=worker),
-                QueuePoller(sqs, res.retry_queue_url, retry_arn, retry_handler, "retry", min(o.lambda_timeout, 300),
-                            worker=worker),
+                QueuePoller(sqs, res.ingest_queue_url, ingest_arn, ingest_handler, "ingest", ingest_timeout,
+                            batch_size=names.INGEST_BATCH_SIZE, worker=worker, visibility_s=ingest_timeout + grace + 1),
+                QueuePoller(sqs, res.retry_queue_url, retry_arn, retry_handler, "retry", retry_timeout,
+                            worker=worker, visibility_s=retry_timeout + grace + 1),
             )
-        ]  # fmt: skip
+        ] + dead_letters  # fmt: skip
         for poller in self._pollers:
             poller.start()
         self._api = ApiServer(api_handler, o.api_port, o.host)

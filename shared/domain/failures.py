@@ -53,6 +53,18 @@ class Failure:
         return f"gave up: {self.message}" if self.retriable else self.message
 
 
+def dead_lettered(receives: object) -> Failure:
+    """A message the queue gave up on: every delivery of it died (killed at the timeout, out of
+    memory) or failed, the last one too, before its job ended."""
+    return Failure(
+        Kind.INFRASTRUCTURE,
+        "DeadLettered",
+        f"its message was received {receives or 'several'} times and never handled to the end "
+        "(each invocation failed or was killed: a timeout, out of memory); it is kept in the "
+        "dead-letter queue",
+    )
+
+
 # AWS error codes that say "try again" whatever the service.
 RETRIABLE_AWS_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",

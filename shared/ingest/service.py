@@ -28,7 +28,7 @@ from shared.domain.errors import (
     LedgerError,
     RecordError,
 )
-from shared.domain.failures import Failure, Kind, classify
+from shared.domain.failures import Failure, Kind, classify, dead_lettered
 from shared.domain.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
@@ -71,7 +71,6 @@ from .messages import Continuation, Message, RangeTask, continuation_body
 from .small import SmallFile, SmallFiles
 from .units import DONE, Batcher, Unit, make_units
 
-LEASE_GRACE_SECONDS = 60.0
 RESEND_PAGE = 500
 
 
@@ -195,6 +194,22 @@ class IngestService:
         finally:
             self.ports.events.flush()
 
+    def settle_dead_letter(self, message: Message, receives: object) -> None:
+        """A message the queue gave up on (from the dead-letter queue): its job must not stay
+        unfinished. It is failed (created first when no delivery got that far), unless a live
+        invocation holds it (that one ends it); a job cut into ranges whose range task is dead
+        cannot finish either."""
+        log_job(message.job_id)
+        c = self.config
+        if isinstance(message, ObjectRef) and (
+            not message.key.startswith(c.incoming_prefix) or message.key.startswith(c.spill_prefix)
+        ):
+            return  # never a job's
+        try:
+            self._fail_unfinished(message, dead_lettered(receives))
+        finally:
+            self.ports.events.flush()
+
     def _fail_unfinished(self, message: Message, failure: Failure) -> None:
         jobs = self.ports.jobs
         if isinstance(message, ObjectRef) and jobs.get(message.job_id) is None:
@@ -263,7 +278,7 @@ class IngestService:
         """An owner name for this invocation's lease, and when the lease runs out."""
         owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
         remaining = context.get_remaining_time_in_millis() / 1000
-        return owner, self.clock() + remaining + LEASE_GRACE_SECONDS
+        return owner, self.clock() + remaining + self.config.lease_grace_seconds
 
     def _head(self, ref: ObjectRef) -> ObjectInfo | None:
         try:

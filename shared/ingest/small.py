@@ -82,7 +82,7 @@ class SmallFiles:
         s, p = self.service, self.service.ports
         owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
         remaining = context.get_remaining_time_in_millis() / 1000
-        lease_until = s.clock() + remaining + 60.0
+        lease_until = s.clock() + remaining + s.config.lease_grace_seconds
         regular: list[SmallFile] = []
         opened: list[_Job] = []
         for f in files:

@@ -12,7 +12,7 @@ from typing import Any
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.delivery.sending import Failed, Sender, Sent
-from shared.domain.failures import Failure, classify
+from shared.domain.failures import Failure, classify, dead_lettered
 from shared.domain.jobs import (
     COMPLETED,
     COMPLETED_WITH_ERRORS,
@@ -110,6 +110,16 @@ class RetryService:
         finally:
             self.ports.events.flush()
 
+    def settle_dead_letter(self, request: RetryRequest, receives: object) -> None:
+        """A retry message the queue gave up on (from the dead-letter queue): a job still retrying
+        fails with that error (its failed records stay failed, so a retry asked later sends them)."""
+        log_job(request.job_id)
+        error = f"retry round {request.round} could not run"
+        try:
+            self._fail_retrying(request, error, dead_lettered(receives))
+        finally:
+            self.ports.events.flush()
+
     def _fail_retrying(self, request: RetryRequest, error: str, failure: Failure) -> None:
         message = f"{error}: {failure.message}"
         was = self.ports.jobs.fail_unfinished(
@@ -132,7 +142,7 @@ class RetryService:
             return RetryReport(request.job_id, "skipped")
         owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
         remaining = context.get_remaining_time_in_millis() / 1000
-        until, now = self._clock() + remaining + 60, self._clock()
+        until, now = self._clock() + remaining + self.config.lease_grace_seconds, self._clock()
         if not p.lease.acquire(job.job_id, owner, until, now, request.round):
             p.retry_queue.send(
                 request.body(), BUSY_DELAY_SECONDS

@@ -30,7 +30,7 @@ def test_uploads_under_the_incoming_prefix_notify_the_ingest_queue(synth):
     assert queue.startswith("IngestQueue") and "Dlq" not in queue
 
 
-def test_both_queues_have_a_dead_letter_queue_and_a_long_enough_visibility(synth):
+def test_both_queues_have_a_dead_letter_queue_and_a_visibility_just_past_the_lease(synth):
     queues = synth.resources("AWS::SQS::Queue")
     fed = {lid: q["Properties"] for lid, q in queues.items() if "RedrivePolicy" in q["Properties"]}
     assert len(fed) == 2
@@ -39,8 +39,11 @@ def test_both_queues_have_a_dead_letter_queue_and_a_long_enough_visibility(synth
         assert props["RedrivePolicy"]["maxReceiveCount"] == 5
         dlq = _ref_logical_id(props["RedrivePolicy"]["deadLetterTargetArn"])
         assert dlq.startswith(prefix + "Dlq") and dlq in queues
-        assert props["VisibilityTimeout"] >= 6 * consumer_timeout
+        # past the killed invocation's lease (timeout + 60 s grace), yet minutes, not hours
+        assert consumer_timeout + 60 < props["VisibilityTimeout"] <= consumer_timeout + 180
         assert props["SqsManagedSseEnabled"] is True
+        # the dead letters' consumer sees each again hourly at most (Lambda: at least its timeout)
+        assert queues[dlq]["Properties"]["VisibilityTimeout"] == 3600
 
 
 def test_queues_and_buckets_refuse_plain_http(synth):
@@ -84,13 +87,32 @@ def test_queues_feed_their_functions_in_batches_with_partial_failures(synth):
     mappings = [
         m["Properties"] for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
     ]
-    assert len(mappings) == 2
-    # the ingest takes batches of small files' events; the retry one round at a time
-    assert sorted(m["BatchSize"] for m in mappings) == [1, names.INGEST_BATCH_SIZE]
+    assert len(mappings) == 4  # each function's queue, and its dead-letter queue (settled)
+    # the ingest takes batches of small files' events; the retry one round at a time; dead letters
+    # in tens
+    assert sorted(m["BatchSize"] for m in mappings) == sorted([1, names.INGEST_BATCH_SIZE, 10, 10])
     for m in mappings:
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # concurrency is bounded, so a burst of uploads queues instead of storming the stream
-    assert sorted(m["ScalingConfig"]["MaximumConcurrency"] for m in mappings) == [5, 10]
+    assert sorted(m["ScalingConfig"]["MaximumConcurrency"] for m in mappings) == [2, 2, 5, 10]
+
+
+def test_each_function_settles_its_own_dead_letter_queue(synth):
+    queues = synth.resources("AWS::SQS::Queue")
+    for handler, (fn_id, props) in _functions(synth).items():
+        arns = props["Environment"]["Variables"].get(names.ENV_DEAD_LETTER_ARNS)
+        if handler.startswith("lambdas.api"):
+            assert arns is None
+            continue
+        prefix = "IngestQueue" if handler.startswith("lambdas.ingest") else "RetryQueue"
+        dlq = _ref_logical_id(arns)
+        assert dlq.startswith(prefix + "Dlq") and dlq in queues
+        mappings = [
+            m["Properties"]
+            for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
+            if _ref_logical_id(m["Properties"]["EventSourceArn"]) == dlq
+        ]
+        assert [_ref_logical_id(m["FunctionName"]) for m in mappings] == [fn_id]
 
 
 def test_tables_have_their_indexes(template):
@@ -123,16 +145,25 @@ def test_alarms_watch_what_an_incident_looks_like_and_say_what_to_do(synth):
     alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()]
     metrics = sorted({a.get("MetricName", "math") for a in alarms})
     assert metrics == [
-        "5XXError", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "Errors",
+        "5XXError", "ApproximateAgeOfOldestMessage", "Errors",
         "JobsFailed", "RecordsDead", "RecursiveInvocationsDropped", "Throttles", "math",
     ]  # fmt: skip
     assert sum(1 for a in alarms if a.get("MetricName") == "Errors") == 3
     assert sum(1 for a in alarms if a.get("MetricName") == "RecursiveInvocationsDropped") == 2
-    [throttling] = [a for a in alarms if "Metrics" in a]
-    assert (throttling["Threshold"], throttling["EvaluationPeriods"]) == (
-        10,
-        3,
-    )  # sustained, not one entry
+    maths = [a for a in alarms if "Metrics" in a]
+    [throttling] = [a for a in maths if a["Threshold"] == 10]
+    assert throttling["EvaluationPeriods"] == 3  # sustained, not one entry
+    # a dead letter counts whether its consumer holds it out of sight or not
+    dead = [a for a in maths if "DlqNotEmpty" in str(a) or a["Threshold"] == 1]
+    assert len(dead) == 2
+    for alarm in dead:
+        names_ = {
+            m.get("MetricStat", {}).get("Metric", {}).get("MetricName") for m in alarm["Metrics"]
+        }
+        assert {
+            "ApproximateNumberOfMessagesVisible",
+            "ApproximateNumberOfMessagesNotVisible",
+        } <= names_
     assert all(a["AlarmActions"] and len(a["AlarmDescription"]) > 40 for a in alarms)
     assert synth.resources("AWS::CloudWatch::Dashboard")
 
