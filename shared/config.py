@@ -96,7 +96,7 @@ class LoaderConfig:
     max_request_kib: int = 5 * 1024
     max_in_flight: int = 4
     max_attempts: int = 8
-    checkpoint_every_requests: int = 4
+    checkpoint_every_requests: int = 1
     checkpoint_every_seconds: float = 10.0
     time_margin_seconds: float = 30.0
     lease_grace_seconds: float = 60.0  # a lease outlasts its invocation by this (clock skew)

@@ -79,11 +79,23 @@ def run(
     thread = threading.Thread(target=body, name=f"{function}-invocation", daemon=True)
     thread.start()
     if not invocation.ended.wait(timeout_s):
-        invocation.kill(f"timed out after {timeout_s:g} s")
+        invocation.kill(f"timed out after {timeout_s:g} s{_where(thread)}")
     outcome.killed = invocation.killed
     if outcome.killed:
         log.warning("%s: invocation killed (%s)", function, outcome.killed)
     return outcome
+
+
+def _where(thread: threading.Thread) -> str:
+    """Where the function's own code was when its time ran out (as Lambda's timeout log helps)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    found = ""
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if found == "" and ("/shared/" in path or "/lambdas/" in path):
+            found = f" in {frame.f_code.co_name} ({path.rsplit('/', 2)[-2]}/{path.rsplit('/', 1)[-1]}:{frame.f_lineno})"
+        frame = frame.f_back
+    return found
 
 
 def invoke(handler: Any, event: dict[str, Any], context: Any) -> Any:

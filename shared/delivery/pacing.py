@@ -70,13 +70,15 @@ class ShardPacer:
         bucket = self._shards.get(shard)
         return bucket.fraction if bucket else 1.0
 
-    def acquire(self, demand: dict[str, list[int]]) -> None:
-        """Take `demand` (shard → [records, bytes]) from the buckets, sleeping until it is there."""
+    def acquire(self, demand: dict[str, list[int]], until: float | None = None) -> bool:
+        """Take `demand` (shard → [records, bytes]) from the buckets, sleeping until it is there.
+        When that would be past `until` (the invocation's deadline) nothing is taken and it returns
+        False at once: the caller hands those records on rather than overrun its time."""
         wait = 0.0
         with self._lock:
             now = self._clock()
-            for shard, (records, size) in demand.items():
-                bucket = self._bucket(shard, now)
+            buckets = [(self._bucket(shard, now), need) for shard, need in demand.items()]
+            for bucket, (records, size) in buckets:
                 bucket.records -= records
                 bucket.bytes -= size
                 if bucket.records < 0:
@@ -85,9 +87,29 @@ class ShardPacer:
                     wait = max(wait, -bucket.bytes / (self.bytes_per_s * bucket.fraction))
             if wait > 0:
                 wait += PACING_MARGIN_S  # not to the microsecond: the stream's clock is not ours
+            if until is not None and now + wait > until:
+                for bucket, (records, size) in buckets:
+                    bucket.records += records
+                    bucket.bytes += size
+                return False
             self.waited_s += wait
         if wait > 0:
             self._sleep(wait)
+        return True
+
+    def wait_for(self, demand: dict[str, list[int]]) -> float:
+        """How long `acquire(demand)` would sleep now (nothing is taken)."""
+        wait = 0.0
+        with self._lock:
+            now = self._clock()
+            for shard, (records, size) in demand.items():
+                bucket = self._bucket(shard, now)
+                wait = max(
+                    wait,
+                    (records - bucket.records) / (self.records_per_s * bucket.fraction),
+                    (size - bucket.bytes) / (self.bytes_per_s * bucket.fraction),
+                )
+        return wait + PACING_MARGIN_S if wait > 0 else 0.0
 
     def on_throttle(self, shard: str) -> None:
         with self._lock:

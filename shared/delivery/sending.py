@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from shared.delivery.pacing import ShardPacer
 from shared.delivery.routing import (
     NONE,
+    BatchPlan,
     Lane,
     Routing,
     plan_batch,
@@ -48,6 +49,12 @@ class EntryResult:
     sequence_number: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+
+
+OUT_OF_TIME = EntryResult(
+    error_code=THROTTLED,
+    error_message="not sent: the shard's pace would have passed the invocation's deadline",
+)
 
 
 class StreamPort(Protocol):
@@ -193,7 +200,11 @@ class Sender:
         attempt = 0
         while pending:
             attempt += 1
-            results = self._call(pending, ids, outcome)
+            results = self._call(pending, ids, outcome, stop)
+            if results is None:  # paced past the deadline: handed on, not sent
+                for entry in pending:
+                    _fail(outcome, entry, OUT_OF_TIME, attempt - 1)
+                break
             retry: list[tuple[Entry, EntryResult]] = []
             took: set[int] = set()
             throttled: set[int] = set()
@@ -234,8 +245,8 @@ class Sender:
         return self._streak >= STALLED_ATTEMPTS  # the stream takes nothing from anyone: an outage
 
     def _call(
-        self, pending: list[Entry], ids: list[str], outcome: RequestOutcome
-    ) -> list[EntryResult]:
+        self, pending: list[Entry], ids: list[str], outcome: RequestOutcome, stop: float
+    ) -> list[EntryResult] | None:
         demand: dict[str, list[int]] = {}
         for entry in pending:
             d = demand.get(ids[entry.shard])
@@ -244,7 +255,8 @@ class Sender:
             else:
                 d[0] += 1
                 d[1] += entry.size
-        self.pacer.acquire(demand)
+        if not self.pacer.acquire(demand, stop):
+            return None
         outcome.calls += 1
         try:
             return self._port.put_records(pending)
@@ -269,16 +281,39 @@ class Sender:
         return outcome, None
 
     def _start(
-        self, entries: Sequence[Entry], deadline: float | None, pool: ThreadPoolExecutor | None
-    ) -> _Started:
+        self,
+        entries: Sequence[Entry],
+        deadline: float | None,
+        pool: ThreadPoolExecutor | None,
+        start_by: float | None = None,
+    ) -> _Started | None:
+        """Put a batch on the wire; with `start_by`, only if it is not past it and the shards' pace
+        lets the whole batch out before `deadline` (else None: the batch is not started)."""
         self._refresh_if_stale()
         plan = plan_batch(entries, self.shard_map, self.limits, self.routing)
+        if start_by is not None and not self._fits(plan, start_by, deadline):
+            return None
         abort = threading.Event()
         if pool is None or len(plan.lanes) <= 1:
             lanes: list[Any] = [self._lane(lane, deadline, abort) for lane in plan.lanes]
         else:
             lanes = [pool.submit(self._lane, lane, deadline, abort) for lane in plan.lanes]
         return _Started(lanes, plan.tail, deadline, abort)
+
+    def _fits(self, plan: BatchPlan, start_by: float, deadline: float | None) -> bool:
+        now = self._clock()
+        if now > start_by:
+            return False
+        if deadline is None:
+            return True
+        ids = [s.shard_id for s in self.shard_map.shards]
+        demand: dict[str, list[int]] = {}
+        for request in plan.requests:
+            for entry in request:
+                d = demand.setdefault(ids[entry.shard], [0, 0])
+                d[0] += 1
+                d[1] += entry.size
+        return now + self.pacer.wait_for(demand) <= deadline
 
     def _collect(self, started: _Started) -> RequestOutcome:
         """The batch's outcome; on an error, the error, carrying what settled (`settled_before`)."""
@@ -302,20 +337,29 @@ class Sender:
         """Send one batch of user records; their outcomes in seq order."""
         workers = max(self.routing.max_lanes, self.policy.max_in_flight)
         with ThreadPoolExecutor(workers, thread_name_prefix="put-records") as pool:
-            return self._collect(self._start(entries, deadline, pool))
+            started = self._start(entries, deadline, pool)
+            assert started is not None  # only a start_by turns a batch away
+            return self._collect(started)
 
     def send_all(
-        self, batches: Iterable[Sequence[Entry]], deadline: float | None = None
+        self,
+        batches: Iterable[Sequence[Entry]],
+        deadline: float | None = None,
+        start_by: float | None = None,
     ) -> Iterator[RequestOutcome]:
         """One outcome per batch, in order. A batch is on the wire while the next one is drawn from
-        `batches` (read and parsed), so memory holds two batches. A StreamFatalError stops everything
-        and propagates from the outcome it belongs to."""
+        `batches` (read and parsed), so memory holds two batches. No batch after the first starts
+        past `start_by` (the caller's clock), nor one the shards' pace would not let out before
+        `deadline`: the outcomes then end early, the batch drawn last not sent. A StreamFatalError stops everything and propagates from the outcome it belongs to."""
         workers = max(self.routing.max_lanes, self.policy.max_in_flight)
         with ThreadPoolExecutor(workers, thread_name_prefix="put-records") as pool:
             it = iter(batches)
-            batch = next(it, None)
+            batch, first = next(it, None), True
             while batch is not None:
-                started = self._start(batch, deadline, pool)
+                started = self._start(batch, deadline, pool, None if first else start_by)
+                if started is None:
+                    return
+                first = False
                 following = next(it, None)
                 yield self._collect(started)
                 batch = following

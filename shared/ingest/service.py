@@ -373,11 +373,8 @@ class IngestService:
         """Send units and settle them in order, checkpointing as due, until the input ends, time runs
         short (`more`) or something fails (`error`: the units in flight settle first)."""
         c = self.config
-        deadline = (
-            self.monotonic()
-            + context.get_remaining_time_in_millis() / 1000
-            - c.time_margin_seconds / 2
-        )
+        end = self.monotonic() + context.get_remaining_time_in_millis() / 1000
+        deadline, start_by = end - c.time_margin_seconds / 2, end - c.time_margin_seconds
         pending: deque[Unit] = deque()
         stop: dict[str, Any] = {}
 
@@ -396,7 +393,7 @@ class IngestService:
 
         settled: Unit | None = None
         try:
-            for outcome in sender.send_all(requests(), deadline):
+            for outcome in sender.send_all(requests(), deadline, start_by):
                 unit = pending.popleft()
                 ledger.settle(unit, outcome)
                 settled = unit
@@ -407,6 +404,10 @@ class IngestService:
             raise
         except Exception as exc:
             stop["error"] = exc
+        if pending and "error" not in stop:
+            stop["continue"] = (
+                True  # time ran short before a batch drawn was sent: it is read again
+            )
         return Streamed(settled, position(), stop.get("error"), "continue" in stop)
 
     def _fan_out(self, ledger: Ledger, hop: int, limits: KinesisLimits) -> Report | None:

@@ -74,7 +74,10 @@ def test_a_long_file_continues_across_short_invocations_without_duplicates(short
         Bucket=short_lived.state["bucket"], Key="incoming/long.jsonl", Body=data
     )
     job = short_lived.wait_for_job(timeout=300)
-    assert job["status"] == "completed" and job["continuations"] >= 1
+    assert job["status"] == "completed" and job["continuations"] >= 1, (
+        job.get("error"),
+        job["counts"],
+    )
     landed = short_lived.stream()
     assert len(landed) == len(set(landed)) == 40000 == job["counts"]["sent"]
 

@@ -197,6 +197,55 @@ def test_a_shard_is_paced_to_its_limits_from_a_full_bucket():
     assert clock.sleeps[-1] == pytest.approx(0.25, abs=0.01)
 
 
+def keyed(n, start=0):
+    return [Entry(i, i + 1, 0, b"d%d" % i, f"k{i}", 3) for i in range(start, start + n)]
+
+
+def test_a_pace_past_the_deadline_takes_nothing_and_does_not_sleep():
+    clock = Clock()
+    pacer = ShardPacer(1000, 1 << 20, clock=clock, sleep=clock.sleep)
+    assert pacer.acquire({"a": [1000, 1000]})
+    assert pacer.wait_for({"a": [500, 500]}) == pytest.approx(0.5 + PACING_MARGIN_S)
+    assert not pacer.acquire({"a": [500, 500]}, until=0.4)
+    assert clock.sleeps == [] and pacer.wait_for({"a": [500, 500]}) == pytest.approx(0.502)
+    assert pacer.acquire({"a": [500, 500]}, until=0.6)
+    assert clock.sleeps == pytest.approx([0.5 + PACING_MARGIN_S])
+
+
+def test_entries_the_pace_would_send_past_the_deadline_fail_unsent():
+    clock = Clock()
+    stream = FakeStream()
+    s = Sender(stream, SendPolicy(), clock=clock, sleep=clock.sleep,
+               pacer=ShardPacer(1000, 1 << 20, clock=clock, sleep=clock.sleep))  # fmt: skip
+    assert len(s.send(keyed(500, 0), deadline=1.0).sent) == 500
+    assert len(s.send(keyed(500, 500), deadline=1.0).sent) == 500
+    out = s.send(keyed(500, 1000), deadline=0.1)  # the bucket is empty: 0.5 s to wait
+    assert [f.entry.seq for f in out.failed] == list(range(1000, 1500))
+    assert {f.error_code for f in out.failed} == {THROTTLED} and len(stream.calls) == 2
+    assert clock.sleeps == []
+
+
+def test_send_all_starts_no_batch_past_start_by_nor_one_the_pace_cannot_let_out():
+    clock = Clock()
+    stream = FakeStream()
+    s = Sender(stream, SendPolicy(max_in_flight=1), clock=clock, sleep=clock.sleep,
+               pacer=ShardPacer(1000, 1 << 20, clock=clock, sleep=clock.sleep))  # fmt: skip
+    drawn = []
+
+    def batches():
+        for k in range(10):
+            drawn.append(k)
+            yield keyed(400, start=400 * k)
+
+    out = list(s.send_all(batches(), deadline=1.0, start_by=0.9))
+    # batches go while the pace lets each out by 1.0; the one drawn next is not sent, and none fails
+    assert sum(len(o.sent) for o in out) == 400 * len(out) == len(stream.stored)
+    assert 1 <= len(out) < len(drawn) <= len(out) + 1
+    assert clock() <= 1.0
+    late = list(s.send_all(batches(), deadline=100.0, start_by=-1.0))
+    assert len(late) == 1  # the first batch always goes: each invocation moves on
+
+
 def test_throttling_cuts_only_its_shard_once_per_cooldown_and_success_grows_it_back():
     clock = Clock()
     pacer = ShardPacer(1000, 1 << 20, clock=clock, sleep=clock.sleep, cooldown_s=1.0)
