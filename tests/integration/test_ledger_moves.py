@@ -22,19 +22,23 @@ def count_calls(client, operation: str) -> list[int]:
     return calls
 
 
+def failed_ledger(ddb, n: int) -> list:
+    """A job with `n` failed records in the ledger, and the moves that send them all."""
+    ddb.put_item(
+        TableName=moto_stack.JOBS,
+        Item={"job_id": {"S": JOB}, "n_failed": {"N": str(n)}, "n_sent": {"N": "0"}},
+    )
+    items = [
+        LedgerItem(JOB, seq, REC_FAILED, "t0", partition_key="k", payload=b"x") for seq in range(n)
+    ]
+    RecordsTable(ddb, moto_stack.RECORDS, moto_stack.JOBS).put(items)
+    return [move(item, "t1", status=SENT) for item in items]
+
+
 def test_moves_changed_meanwhile_are_left_and_the_rest_applied_in_few_requests(aws, monkeypatch):
     moto_stack.create(monkeypatch)
     ddb = boto3.client("dynamodb", region_name=moto_stack.REGION)
-    ddb.put_item(
-        TableName=moto_stack.JOBS,
-        Item={"job_id": {"S": JOB}, "n_failed": {"N": "250"}, "n_sent": {"N": "0"}},
-    )
-    items = [
-        LedgerItem(JOB, seq, REC_FAILED, "t0", partition_key="k", payload=b"x")
-        for seq in range(250)
-    ]
-    RecordsTable(ddb, moto_stack.RECORDS, moto_stack.JOBS).put(items)
-    moves = [move(item, "t1", status=SENT) for item in items]
+    moves = failed_ledger(ddb, 250)
     # someone else moved every sixth record meanwhile (a retry round, say)
     stale = {seq for seq in range(250) if seq % 6 == 0}
     LedgerTransactions(ddb, moto_stack.JOBS, moto_stack.RECORDS).apply(
@@ -51,15 +55,7 @@ def test_moves_changed_meanwhile_are_left_and_the_rest_applied_in_few_requests(a
 def test_without_cancellation_reasons_a_refused_batch_is_halved(aws, monkeypatch):
     moto_stack.create(monkeypatch)
     ddb = boto3.client("dynamodb", region_name=moto_stack.REGION)
-    ddb.put_item(
-        TableName=moto_stack.JOBS,
-        Item={"job_id": {"S": JOB}, "n_failed": {"N": "64"}, "n_sent": {"N": "0"}},
-    )
-    items = [
-        LedgerItem(JOB, seq, REC_FAILED, "t0", partition_key="k", payload=b"x") for seq in range(64)
-    ]
-    RecordsTable(ddb, moto_stack.RECORDS, moto_stack.JOBS).put(items)
-    moves = [move(item, "t1", status=SENT) for item in items]
+    moves = failed_ledger(ddb, 64)
     ledger = LedgerTransactions(ddb, moto_stack.JOBS, moto_stack.RECORDS)
     ledger.apply(JOB, [moves[5]])
 
