@@ -836,11 +836,15 @@ SCENARIOS = (
 
 
 def sweep_crash_points(
-    kinds: Sequence[str] = KINDS, seeds: Sequence[int] = range(40), scenario_seeds: int = 4
+    kinds: Sequence[str] = KINDS,
+    seeds: Sequence[int] = range(40),
+    scenario_seeds: int = 4,
+    share: tuple[int, int] = (0, 1),
 ) -> Sweep:
     """For each kind of job: schedules without crashes (drawn faults, then the chosen scenarios) say
     which points its jobs reach and how often; then, for each point reached, one schedule kills at
-    its first visit and one at its last."""
+    its first visit and one at its last. With `share=(i, k)`, only the i-th of every k points reached
+    is killed at (so a sweep can be split between workers)."""
     sweep = Sweep()
     surveys: list[tuple[int, Scenario | None]] = [(seed, None) for seed in seeds]
     surveys += [(seed, sc) for sc in SCENARIOS for seed in range(scenario_seeds)]
@@ -850,8 +854,10 @@ def sweep_crash_points(
             survey = run_schedule(seed, kinds=[kind], points={}, scenario=scenario)
             for point, hits in survey.hits.items():
                 visits.setdefault(point, (seed, scenario, hits))
-        for point, (seed, scenario, hits) in sorted(visits.items()):
+        for index, (point, (seed, scenario, hits)) in enumerate(sorted(visits.items())):
             sweep.reached.setdefault(point, set()).add(kind)
+            if index % share[1] != share[0]:
+                continue
             for n in sorted({1, hits}):
                 outcome = run_schedule(seed, kinds=[kind], points={point: n}, scenario=scenario)
                 sweep.runs.append((kind, point, seed, n, outcome))
