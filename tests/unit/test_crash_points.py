@@ -33,15 +33,29 @@ EVERY_JOB = _points(
 BY_KIND: dict[str, set[str]] = {
     "plain": _points("ingest", "jobs.acquire", "records.delete_from", "objects.put"),
     "keyed": _points(
-        "ingest", "jobs.acquire", "jobs.release_if_owner", "moves.apply", "retry_lease.acquire",
-        "retry_lease.release", "records.delete_from", "objects.put",
-    ),  # fmt: skip
+        "ingest",
+        "jobs.acquire",
+        "jobs.release_if_owner",
+        "moves.apply",
+        "retry_lease.acquire",
+        "retry_lease.release",
+        "records.delete_from",
+        "objects.put",
+    ),
     "csv": _points("ingest", "jobs.acquire", "records.delete_from"),
     "gzip": _points("ingest", "jobs.acquire", "records.delete_from", "objects.put"),
     "fanout": _points(
-        "ingest", "ranges.cut", "ranges.counted", "ranges.acquire", "ranges.record_progress",
-        "ranges.release_if_owner", "jobs.acquire", "jobs.release_if_owner", "records.delete_from",
-    ) | _points("retry", "jobs.fail_unfinished"),  # fmt: skip
+        "ingest",
+        "ranges.cut",
+        "ranges.counted",
+        "ranges.acquire",
+        "ranges.record_progress",
+        "ranges.release_if_owner",
+        "jobs.acquire",
+        "jobs.release_if_owner",
+        "records.delete_from",
+    )
+    | _points("retry", "jobs.fail_unfinished"),
     "small": _points("ingest", "objects.put"),
     "aggregated": _points("ingest", "objects.put"),
 }
