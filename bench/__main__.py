@@ -15,9 +15,11 @@ from bench import (
     cpu_bench,
     fanout_bench,
     ingest_bench,
+    local_stack_bench,
     plan_bench,
     shard_bench,
     small_files_bench,
+    soak_bench,
 )
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -41,6 +43,8 @@ def main() -> None:
         shards = shard_bench.run()
         small = small_files_bench.run()
         fanout = fanout_bench.run(work, int(float(os.environ.get("BENCH_FANOUT_GB", "1")) * GB))
+        soak = soak_bench.run()
+        local_stack = local_stack_bench.run()
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "throughput_ratio_vs_baseline": compare["throughput_ratio_vs_baseline"],
@@ -79,10 +83,26 @@ def main() -> None:
             "speedup_two_ranges": fanout["speedup_two_ranges"],
             "model_16_ranges": fanout["model"],
         },
+        "soak": {
+            "records": soak["big_job"]["records"],
+            "peak_rss_mb": soak["big_job"]["peak_rss_mb"],
+            "rss_growth_after_warm_up_pct": soak["big_job"]["rss_growth_after_warm_up_pct"],
+            "small_files": soak["small_files"]["files"],
+            "small_files_peak_rss_mb": soak["small_files"]["peak_rss_mb"],
+            "small_files_rss_growth_after_warm_up_pct": soak["small_files"]["rss_growth_after_warm_up_pct"],
+        },
+        "local_stack_per_job": {
+            "fresh_upload_to_completed_s": local_stack["fresh"]["upload_to_completed_s"],
+            "after_jobs": local_stack["jobs_between"],
+            "after_upload_to_completed_s": local_stack["after_jobs"]["upload_to_completed_s"],
+            "ratio": local_stack["job_time_ratio_after_over_fresh"],
+            "list_100_jobs_s": [local_stack["fresh"]["list_100_jobs_s"], local_stack["after_jobs"]["list_100_jobs_s"]],
+            "aws_emulator_rss_mb": [local_stack["fresh"]["aws_emulator_rss_mb"], local_stack["after_jobs"]["aws_emulator_rss_mb"]],
+        },
         "plan_peak_rss_mb_by_format": {fmt: r["peak_rss_mb"] for fmt, r in rss.items()},
         "details": {"plan_throughput": tp, "plan_runs": rss, "plan_file_gb": plan_size / GB, "ingest": ingest,
                     "compare": compare, "cpu": cpu, "shards": shards["runs"],
-                    "small_files": small, "fanout": fanout},
+                    "small_files": small, "fanout": fanout, "soak": soak, "local_stack": local_stack},
         "seconds": round(time.time() - started, 1),
     }  # fmt: skip
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -128,6 +148,15 @@ def _print(r: dict[str, Any]) -> None:
          f"{r['fanout']['model_16_ranges']['predicted_seconds']} s, "
          f"{r['fanout']['model_16_ranges']['predicted_speedup']}x, on a stream of "
          f"{r['fanout']['model_16_ranges']['stream_shards_needed']} shards", ""),
+        (f"soak: {r['soak']['records']:,} records through one ingest job (null sink)",
+         f"peak RSS {r['soak']['peak_rss_mb']} MB, growth after warm-up {r['soak']['rss_growth_after_warm_up_pct']}%", "< 5%"),
+        (f"soak: {r['soak']['small_files']:,} small files in a row",
+         f"peak RSS {r['soak']['small_files_peak_rss_mb']} MB, growth after warm-up "
+         f"{r['soak']['small_files_rss_growth_after_warm_up_pct']}%", "< 5%"),
+        (f"loader local: one job fresh, and after {r['local_stack_per_job']['after_jobs']:,} jobs",
+         f"{r['local_stack_per_job']['fresh_upload_to_completed_s']} s, {r['local_stack_per_job']['after_upload_to_completed_s']} s "
+         f"({r['local_stack_per_job']['ratio']}x; emulator RSS {r['local_stack_per_job']['aws_emulator_rss_mb'][0]} -> "
+         f"{r['local_stack_per_job']['aws_emulator_rss_mb'][1]} MB)", "~1x"),
         ("plan: records per CPU-second", f"{r['plan_records_per_cpu_second_jsonl_200b']:,}", ">= 100,000"),
         ("plan peak RSS by format, 1 GB", ", ".join(f"{k} {v}" for k, v in r["plan_peak_rss_mb_by_format"].items()), "< 150"),
     ]  # fmt: skip

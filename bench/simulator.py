@@ -63,10 +63,10 @@ class LaneClockSender(Sender):
         self._lane_ends: list[float] = []
         self._batch_start = 0.0
 
-    def _start(self, entries, deadline, pool):  # type: ignore[no-untyped-def]
+    def _start(self, entries, deadline, pool, start_by=None):  # type: ignore[no-untyped-def]
         self._batch_start, self._lane_ends = self._vclock.now, []
         side_by_side = self.routing.ordering == PER_KEY
-        return super()._start(entries, deadline, pool if side_by_side else None)
+        return super()._start(entries, deadline, pool if side_by_side else None, start_by)
 
     def _lane(self, lane, deadline, abort):  # type: ignore[no-untyped-def]
         if (

@@ -39,7 +39,7 @@ WRITES: dict[str, tuple[tuple[str, str, str], ...]] = {
         (
             "records",
             "delete_from",
-            "a crashed run's ledger items past the checkpoint go (BatchWriteItem)",
+            "a crashed run's ledger items past the checkpoint go, fenced by the lease (TransactWriteItems)",
         ),
         (
             "moves",

@@ -149,8 +149,11 @@ class RecordLedger(Protocol):
         """Write (or overwrite) items; with a fence, only while it holds (`LeaseLostError` if not)."""
         ...
 
-    def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
-        """Remove the items of records at or past `seq` (and before `until`)."""
+    def delete_from(
+        self, job_id: str, seq: int, until: int | None = None, fence: Fence | None = None
+    ) -> int:
+        """Remove the items of records at or past `seq` (and before `until`); with a fence, only
+        while it holds (`LeaseLostError` if not: an owner whose lease ran out clears nothing)."""
         ...
 
     def get(self, job_id: str, seq: int) -> LedgerItem | None: ...

@@ -159,28 +159,36 @@ class FakeRecords(Failing):
         self.items: dict[tuple[str, int], LedgerItem] = {}
         self.fences, self.ranges = fences, ranges
 
+    def _hold(self, job_id: str, fence: Fence | None) -> None:
+        if fence is None or self.fences is None:
+            return
+        if fence.attribute == "lease_owner":
+            job = self.fences.jobs.get(job_id)
+            holder = job.lease_owner if job else None
+        else:
+            index = int(fence.attribute[1:].split("_")[0])
+            state = self.ranges.state.get((job_id, index)) if self.ranges else None
+            holder = state.owner if state else None
+        if holder != fence.owner:
+            raise LeaseLostError(f"job {job_id}: the lease is no longer {fence.owner}'s")
+
     def put(self, items: Sequence[LedgerItem], fence: Fence | None = None) -> None:
         self._check("put")
-        if fence is not None and items and self.fences is not None:
-            job_id = items[0].job_id
-            if fence.attribute == "lease_owner":
-                job = self.fences.jobs.get(job_id)
-                holder = job.lease_owner if job else None
-            else:
-                index = int(fence.attribute[1:].split("_")[0])
-                state = self.ranges.state.get((job_id, index)) if self.ranges else None
-                holder = state.owner if state else None
-            if holder != fence.owner:
-                raise LeaseLostError(f"job {job_id}: the lease is no longer {fence.owner}'s")
+        if items:
+            self._hold(items[0].job_id, fence)
         for item in items:
             self.items[(item.job_id, item.seq)] = LedgerItem.from_values(item.values())
 
-    def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
+    def delete_from(
+        self, job_id: str, seq: int, until: int | None = None, fence: Fence | None = None
+    ) -> int:
         gone = [
             k
             for k in self.items
             if k[0] == job_id and k[1] >= seq and (until is None or k[1] < until)
         ]
+        if gone:
+            self._hold(job_id, fence)
         for k in gone:
             del self.items[k]
         return len(gone)

@@ -832,6 +832,11 @@ SCENARIOS = (
         inline_payload_bytes=1,
     ),
     Scenario("a stream outage", lambda now: Faults(outage=(now, now + 90), throttle=0.2)),
+    Scenario(  # the retry rounds cannot read the payloads: their queue gives up, the job fails
+        "a stream outage, then S3 down",
+        lambda now: Faults(outage=(now, now + 60), s3_outage=(now + 30, now + 3000)),
+        inline_payload_bytes=1,
+    ),
 )
 
 

@@ -45,18 +45,19 @@ class RecordsTable:
         job_id = items[0].job_id
         for start in range(0, len(rows), self.FENCED_PUTS):
             group = rows[start : start + self.FENCED_PUTS]
-            self._fenced(job_id, fence, group)
+            self._fenced(
+                job_id, fence, [{"Put": {"TableName": self.table, "Item": r}} for r in group]
+            )
             self.writes += len(group)
 
-    def _fenced(self, job_id: str, fence: Fence, rows: list[dict[str, Any]]) -> None:
+    def _fenced(self, job_id: str, fence: Fence, writes: list[dict[str, Any]]) -> None:
         check = {"ConditionCheck": {
             "TableName": self.jobs_table, "Key": to_item({"job_id": job_id}),
             "ConditionExpression": "#o = :owner", "ExpressionAttributeNames": {"#o": fence.attribute},
             "ExpressionAttributeValues": to_item({":owner": fence.owner}),
         }}  # fmt: skip
-        puts = [{"Put": {"TableName": self.table, "Item": row}} for row in rows]
         try:
-            self._client.transact_write_items(TransactItems=[check, *puts])
+            self._client.transact_write_items(TransactItems=[check, *writes])
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
@@ -65,9 +66,13 @@ class RecordsTable:
                 ) from exc
             raise LedgerError(f"writing the ledger of job {job_id} failed: {exc}") from exc
 
-    def delete_from(self, job_id: str, seq: int, until: int | None = None) -> int:
+    def delete_from(
+        self, job_id: str, seq: int, until: int | None = None, fence: Fence | None = None
+    ) -> int:
         """Remove the items of records at or past `seq` (and before `until`): written after the last
-        checkpoint by an invocation that crashed, they are about to be read and settled again."""
+        checkpoint by an invocation that crashed, they are about to be read and settled again. With
+        a fence, each group of deletes goes in one transaction with a check of the lease, so an
+        invocation that outlived its lease never clears what the lease's new owner wrote."""
         keys: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         if until is not None and until <= seq:
@@ -87,9 +92,18 @@ class RecordsTable:
             keys += [to_item({"job_id": i["job_id"], "seq": i["seq"]}) for i in items]
             if not start:
                 break
-        self.writes += batch_write(
-            self._client, self.table, [{"DeleteRequest": {"Key": k}} for k in keys]
-        )
+        if fence is None or not keys:
+            self.writes += batch_write(
+                self._client, self.table, [{"DeleteRequest": {"Key": k}} for k in keys]
+            )
+            return len(keys)
+        if self.jobs_table is None:
+            raise LedgerError("a fenced ledger write needs the jobs table")
+        for start_at in range(0, len(keys), self.FENCED_PUTS):
+            group = keys[start_at : start_at + self.FENCED_PUTS]
+            deletes = [{"Delete": {"TableName": self.table, "Key": k}} for k in group]
+            self._fenced(job_id, fence, deletes)
+            self.writes += len(group)
         return len(keys)
 
     def get(self, job_id: str, seq: int) -> LedgerItem | None:

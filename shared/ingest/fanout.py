@@ -243,7 +243,9 @@ class FanOutRuns:
         try:
             # Items past the range's checkpoint are an earlier owner's (crashed, or its lease ran out
             # before its first checkpoint): cleared, as the range reads them again.
-            ports.records.delete_from(job.job_id, job.cursor.seq, fan.end_seq(index))
+            ports.records.delete_from(
+                job.job_id, job.cursor.seq, fan.end_seq(index), checkpoints.fence(ledger.owner)
+            )
             limits = ports.stream.limits(c.max_request_kib)
             sender = svc.sender(job, limits)
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))

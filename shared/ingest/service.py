@@ -330,7 +330,11 @@ class IngestService:
                     return fanned
             # Items past the checkpoint are a crashed run's: a job that was only queued has none.
             fresh = job.extra.get("previous_status") == QUEUED and job.cursor.seq == 0
-            cleared = 0 if fresh else p.records.delete_from(job.job_id, job.cursor.seq)
+            cleared = (
+                0
+                if fresh
+                else p.records.delete_from(job.job_id, job.cursor.seq, fence=p.jobs.fence(owner))
+            )
             if cleared:
                 logger.info(
                     "cleared ledger items past the checkpoint",

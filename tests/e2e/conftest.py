@@ -59,6 +59,17 @@ class Running:
             time.sleep(0.3)
         raise AssertionError(f"no job finished within {timeout} s: {self.api('/jobs')}")
 
+    def wait_for_jobs(
+        self, n: int, timeout: float = 120.0, done: tuple[str, ...] = ("completed", "failed")
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            jobs = self.api("/jobs")["jobs"]
+            if len(jobs) >= n and all(j["status"] in done for j in jobs):
+                return list(jobs)
+            time.sleep(0.3)
+        raise AssertionError(f"{n} jobs did not finish within {timeout} s: {self.api('/jobs')}")
+
     def stream(self) -> list[bytes]:
         data = []
         for shard in self.kinesis.list_shards(StreamName=self.state["stream"])["Shards"]:

@@ -67,3 +67,24 @@ def test_without_cancellation_reasons_a_refused_batch_is_halved(aws, monkeypatch
     applied = ledger.apply(JOB, moves)
     assert sorted(m.seq for m in applied) == [s for s in range(64) if s != 5]
     assert calls[0] <= 2 * 7 + 1  # a halving per level down to the one refused move
+
+
+def test_a_fenced_clear_deletes_only_while_the_lease_is_the_callers(aws, monkeypatch):
+    import pytest
+
+    from shared.domain.errors import LeaseLostError
+    from shared.ports import Fence
+
+    moto_stack.create(monkeypatch)
+    ddb = boto3.client("dynamodb", region_name=moto_stack.REGION)
+    failed_ledger(ddb, 150)  # more than one transaction's worth
+    ddb.update_item(
+        TableName=moto_stack.JOBS, Key={"job_id": {"S": JOB}},
+        UpdateExpression="SET lease_owner = :o", ExpressionAttributeValues={":o": {"S": "new"}},
+    )  # fmt: skip
+    table = RecordsTable(ddb, moto_stack.RECORDS, moto_stack.JOBS)
+    with pytest.raises(LeaseLostError):
+        table.delete_from(JOB, 10, fence=Fence("lease_owner", "old"))
+    assert table.get(JOB, 10) is not None and table.get(JOB, 149) is not None
+    assert table.delete_from(JOB, 10, fence=Fence("lease_owner", "new")) == 140
+    assert table.get(JOB, 9) is not None and table.get(JOB, 10) is None

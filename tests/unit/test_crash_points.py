@@ -54,11 +54,14 @@ BY_KIND: dict[str, set[str]] = {
         "jobs.acquire",
         "jobs.release_if_owner",
         "records.delete_from",
-    )
-    | _points("retry", "jobs.fail_unfinished"),
+    ),
     "small": _points("ingest", "objects.put"),
     "aggregated": _points("ingest", "objects.put"),
 }
+# A retry round that cannot run (its payloads unreadable, S3 down) is given up by its queue, and the
+# settling of the dead letter fails the job (the scenario "a stream outage, then S3 down").
+for kind in ("plain", "keyed", "csv", "gzip", "small", "aggregated"):
+    BY_KIND[kind] |= _points("retry", "jobs.fail_unfinished")
 ON_THE_LOCAL_STACK = _points("api", "retry_queue.send")
 SHARES = {"fanout": 3}  # the longest sweep, split between workers
 

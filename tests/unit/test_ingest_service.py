@@ -101,21 +101,21 @@ def test_an_infrastructure_error_is_handed_back_and_the_last_delivery_fails_the_
     with pytest.raises(ProtocolError):
         ingest.handle(ref, FakeContext())
     job = ports.jobs.get(ref.job_id)
-    # the first batch (40 entries: four requests of 10, one lane) settled and is checkpointed; the
+    # the first five batches (a request of 10 each: one lane) settled, each checkpointed; the
     # batch that broke is resent whole by the redelivery
     assert (job.status, job.lease_owner, job.cursor.seq, job.counts.sent) == (
         "running",
         None,
-        40,
-        40,
+        50,
+        50,
     )
     with pytest.raises(ProtocolError):  # the last delivery: fails the job, then on to the DLQ
         ingest.handle(ref, FakeContext(), final=True)
     job = ports.jobs.get(ref.job_id)
     assert (job.status, job.error_code) == ("failed", "ProtocolError")
     assert (
-        job.error.startswith("gave up: ") and job.counts.sent == 40
-    )  # resumed at 40, sent nothing more
+        job.error.startswith("gave up: ") and job.counts.sent == 50
+    )  # resumed at 50, sent nothing more
 
 
 def test_a_stream_that_refuses_fails_the_job_without_a_redelivery(ports):
