@@ -168,9 +168,16 @@ class RetryService:
         sender = make_sender(
             c, p.stream, job, limits, ATTEMPTS_PER_ROUND, self._monotonic, self._sleep
         )
+        # No request waits into the margin (kept for the page's ledger moves and the hand-on): what
+        # the deadline cuts off stays failed, for the rest of the round in a fresh invocation.
+        deadline = (
+            self._monotonic()
+            + context.get_remaining_time_in_millis() / 1000
+            - c.time_margin_seconds
+        )
         for status in statuses:
             for page in self._pages(job, status, request):
-                self._resend(job, page, limits, sender, report)
+                self._resend(job, page, limits, sender, report, deadline)
                 if context.get_remaining_time_in_millis() / 1000 < c.time_margin_seconds:
                     p.retry_queue.send(request.body())  # the rest in a fresh invocation, same round
                     report.outcome = "continued"
@@ -200,6 +207,7 @@ class RetryService:
         limits: KinesisLimits,
         sender: Sender,
         report: RetryReport,
+        deadline: float | None = None,
     ) -> None:
         moves: list[Transition] = []
         now = now_iso()
@@ -226,7 +234,7 @@ class RetryService:
                         error_message=f"cannot be resent: {failure.message}",
                     )
                 )  # fmt: skip
-        outcome = sender.send_batch(entries)
+        outcome = sender.send_batch(entries, deadline)
         report.calls += outcome.calls
         moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
         moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]

@@ -93,3 +93,14 @@ def test_a_round_that_cannot_run_fails_the_job_on_the_last_delivery(world):
         retry.handle(RetryRequest(job_id), FakeContext(), final=True)
     job = jobs.get(job_id)
     assert (job.status, job.error_code, job.counts.failed) == ("failed", "ConnectionResetError", 10)
+
+
+def test_a_round_short_of_time_sends_nothing_into_its_margin_and_hands_on(world):
+    jobs, _, _, stream, retry, job_id = world
+    stream.fail.on = False
+    sent_before = len(stream.records)
+    report = retry.handle(RetryRequest(job_id), FakeContext(remaining_s=20))  # margin: 30 s
+    assert (report.outcome, report.recovered, len(stream.records)) == ("continued", 0, sent_before)
+    assert jobs.get(job_id).counts.failed == 10  # still failed, for the hop that follows
+    assert retry.handle(RetryRequest(job_id), FakeContext()).recovered == 10
+    assert jobs.get(job_id).status == "completed"
