@@ -9,6 +9,7 @@ from typing import Any
 
 from bench import datagen
 from bench.ingest_child import NullStream
+from shared.delivery.batches import Batcher
 from shared.delivery.pacing import ShardPacer
 from shared.delivery.packing import to_entries
 from shared.delivery.partition_keys import field_key
@@ -16,7 +17,6 @@ from shared.delivery.routing import PER_KEY, Routing
 from shared.delivery.sending import Sender, SendPolicy
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
-from shared.ingest.units import Batcher
 from shared.readers import ReadOptions, open_records
 from shared.readers.source import file_chunks
 

@@ -7,12 +7,12 @@ import random
 from typing import Any
 
 from bench.simulator import RECORDS_PER_S, LaneClockSender, ShardSimulator, VirtualClock
+from shared.delivery.batches import Batcher
 from shared.delivery.pacing import ShardPacer
 from shared.delivery.routing import NONE, PER_KEY, Routing
 from shared.delivery.sending import SendPolicy
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
-from shared.ingest.units import Batcher
 
 RECORD_BYTES = 100  # data bytes; the key adds its own
 HOT_SHARE = 0.5  # skewed: half the records carry one key

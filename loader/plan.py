@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.delivery.batches import Batcher
 from shared.delivery.packing import to_entries
 from shared.delivery.partition_keys import KeyFunction, field_key, record_id_key
 from shared.delivery.routing import Routing, plan_batch
@@ -14,7 +15,6 @@ from shared.domain.errors import ConfigError
 from shared.domain.jobs import job_id_for
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry, Rejection
-from shared.ingest.units import Batcher
 from shared.readers import ReadOptions, RecordStream, open_records
 from shared.readers.detect import TEXT
 from shared.readers.source import ByteCounter, file_chunks

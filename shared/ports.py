@@ -3,7 +3,7 @@ AWS and moto; the unit tests' in-memory fakes (`tests/fakes.py`) implement them 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from shared.delivery.sending import StreamPort
@@ -42,7 +42,12 @@ class Checkpoints(Protocol):
         release: bool = False,
         error: str | None = None,
         error_code: str | None = None,
-    ) -> None: ...
+        unless_none_failed: Callable[[Counts], str] | None = None,
+    ) -> str | None:
+        """Returns the status written. With `unless_none_failed`, `status` only while some record
+        is failed, else the one it gives for the counters (a retry round may recover the last of
+        them meanwhile)."""
+        ...
 
     def fence(self, owner: str) -> Fence:
         """What the ledger's writes are guarded by while `owner` holds this run's lease."""

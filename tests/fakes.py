@@ -103,11 +103,16 @@ class FakeJobs(Failing):
 
     def record_progress(self, job: Job, owner: str, cursor: Cursor, delta: Counts, bytes_read: int,
                         requests: int, *, status: str | None = None, release: bool = False,
-                        error: str | None = None, error_code: str | None = None) -> None:  # fmt: skip
+                        error: str | None = None, error_code: str | None = None,
+                        unless_none_failed: Callable[[Counts], str] | None = None) -> str | None:  # fmt: skip
         self._check("record_progress")
         stored = self.jobs[job.job_id]
         if stored.lease_owner != owner or stored.status != RUNNING:
             raise LeaseLostError(job.job_id)
+        if unless_none_failed is not None and stored.counts.failed + delta.failed == 0:
+            after = copy.deepcopy(stored.counts)
+            after.add(delta)
+            status = unless_none_failed(after)
         self.writes += 1
         stored.cursor, stored.bytes_read = cursor, bytes_read
         stored.counts.add(delta)
@@ -118,6 +123,7 @@ class FakeJobs(Failing):
             stored.error, stored.error_code = error, error_code
         if status is not None or release:
             stored.lease_owner, stored.lease_expires = None, 0.0
+        return status
 
     def newest(self, source_key: str | None, limit: int, start: dict[str, Any] | None = None,
                prefixes: dict[str, str] | None = None) -> tuple[list[Job], dict[str, Any] | None]:  # fmt: skip

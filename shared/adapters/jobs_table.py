@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -182,12 +183,55 @@ class JobsTable:
         release: bool = False,
         error: str | None = None,
         error_code: str | None = None,
-    ) -> None:
+        unless_none_failed: Callable[[Counts], str] | None = None,
+    ) -> str | None:
         """Move the cursor and add the counters in one conditional write, while the lease is ours.
 
         With `status`, the job leaves `running` and the lease is dropped; with `release`, only the lease
-        is dropped, so a continuation can take it at once.
+        is dropped, so a continuation can take it at once. With `unless_none_failed`, `status` is
+        written only while some record is failed; once none is (a retry round recovered them all
+        between the retry message and this write), the status it gives for the counters then.
+        Returns the status written.
         """
+        if unless_none_failed is None:
+            self._progress(job, owner, cursor, delta, bytes_read, requests, status, release,
+                           error, error_code, None)  # fmt: skip
+            return status
+        for _ in range(3):  # the failed count moves only while a retry round runs: it settles
+            try:
+                self._progress(job, owner, cursor, delta, bytes_read, requests, status, release,
+                               error, error_code, ("#n_failed > :zero", {}))  # fmt: skip
+                return status
+            except _FailedCountMoved as moved:
+                counts = job_from_item(moved.item).counts
+            counts.add(delta)
+            done = unless_none_failed(counts)
+            pinned = {"n_failed": 0, "n_dead": counts.dead - delta.dead}  # as they were when chosen
+            condition = " AND ".join(
+                f"(attribute_not_exists(#{a}) OR #{a} = :was_{a})" for a in pinned
+            )
+            try:
+                self._progress(job, owner, cursor, delta, bytes_read, requests, done, release,
+                               error, error_code, (condition, pinned))  # fmt: skip
+                return done
+            except _FailedCountMoved:
+                continue
+        raise LedgerError(f"job {job.job_id}: its failed count kept moving while it finished")
+
+    def _progress(
+        self,
+        job: Job,
+        owner: str,
+        cursor: Cursor,
+        delta: Counts,
+        bytes_read: int,
+        requests: int,
+        status: str | None,
+        release: bool,
+        error: str | None,
+        error_code: str | None,
+        counts_condition: tuple[str, dict[str, int]] | None,
+    ) -> None:
         sets: dict[str, Any] = {
             "cursor": cursor_value(cursor),
             "bytes_read": bytes_read,
@@ -209,17 +253,29 @@ class JobsTable:
         expression += " ADD " + ", ".join(f"#{a} :{a}" for a in adds)
         if removes:
             expression += " REMOVE " + ", ".join(f"#{a}" for a in removes)
+        condition = "#lease_owner = :owner AND #status = :running"
+        if counts_condition is not None:
+            condition += f" AND ({counts_condition[0]})"
+            text, pinned = counts_condition
+            names.update({f"#{a}": a for a in ("n_failed", *pinned)})
+            values.update({f":was_{a}": v for a, v in pinned.items()})
+            if ":zero" in text:
+                values[":zero"] = 0
         try:
             self._client.update_item(
                 TableName=self.table,
                 Key=to_item({"job_id": job.job_id}),
                 UpdateExpression=expression,
-                ConditionExpression="#lease_owner = :owner AND #status = :running",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={**names, "#lease_owner": "lease_owner"},
                 ExpressionAttributeValues=to_item(values),
+                **({"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if counts_condition else {}),
             )
         except ClientError as exc:
             if conditional_failed(exc):
+                item = exc.response.get("Item") or {}
+                if counts_condition is not None and _still_ours(item, owner):
+                    raise _FailedCountMoved(item) from exc
                 raise LeaseLostError(f"job {job.job_id}: the lease is no longer {owner}'s") from exc
             raise LedgerError(f"checkpointing job {job.job_id} failed: {exc}") from exc
 
@@ -269,3 +325,21 @@ class JobsTable:
                 ConditionExpression="lease_owner = :owner",
                 ExpressionAttributeValues=to_item({":owner": owner}),
             )
+
+
+_NONE_FAILED = "attribute_not_exists(#n_failed) OR #n_failed = :zero"
+
+
+class _FailedCountMoved(Exception):
+    """A finishing write's condition on the counters did not hold, though the lease is still ours."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__("the counters moved")
+        self.item = item
+
+
+def _still_ours(item: dict[str, Any], owner: str) -> bool:
+    """Whether a refused write's item (returned with the refusal) is still running under `owner`."""
+    return (
+        item.get("lease_owner", {}).get("S") == owner and item.get("status", {}).get("S") == RUNNING
+    )

@@ -11,9 +11,11 @@ or duplicated message finds its range counted, leased or done, and at most re-qu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from shared.delivery.batches import Batcher
 from shared.delivery.packing import to_entries
 from shared.delivery.routing import NONE
 from shared.delivery.sending import settled_before
@@ -39,7 +41,7 @@ from shared.readers.source import MAGIC_BYTES, ByteCounter, compression_of
 
 from .ledger import Ledger, Report
 from .messages import COUNT, SEND, RangeTask
-from .units import DONE, Batcher, Unit, make_units
+from .units import DONE, Unit, make_units
 
 if TYPE_CHECKING:
     from .service import IngestService
@@ -71,7 +73,9 @@ class RangeCheckpoints:
         release: bool = False,
         error: str | None = None,
         error_code: str | None = None,
-    ) -> None:
+        unless_none_failed: Callable[[Counts], str] | None = None,
+    ) -> str | None:
+        """A range's part: its status is the range's (done, or stopped), never the job's."""
         done = status is not None and status != FAILED
         self.progress = self._store.record_progress(
             job.job_id, self._index, owner, cursor, delta, bytes_read - self._position, requests,
@@ -80,6 +84,7 @@ class RangeCheckpoints:
         self._position = bytes_read
         if self.progress.status != RUNNING and not (done or release or status):
             raise LeaseLostError(f"job {job.job_id} is {self.progress.status}: range stopped")
+        return status
 
 
 class FanOutRuns:

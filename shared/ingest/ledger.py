@@ -150,13 +150,15 @@ class Ledger:
             or self._clock() - self._last >= c.checkpoint_every_seconds
         )
 
-    def checkpoint(self, cursor: Cursor, bytes_read: int, **finish: Any) -> None:
-        """Items first, then the cursor and counters in one conditional write: never ahead of the ledger."""
+    def checkpoint(self, cursor: Cursor, bytes_read: int, **finish: Any) -> str | None:
+        """Items first, then the cursor and counters in one conditional write: never ahead of the
+        ledger. Returns the status written, if any."""
         self.flush_items()
-        self._jobs.record_progress(
+        status = self._jobs.record_progress(
             self.job, self._owner, cursor, self._delta, bytes_read, self._requests, **finish
         )
         self.job.counts.add(self._delta)
         self.job.cursor, self.job.bytes_read = cursor, bytes_read
         self._delta, self._requests, self._units_since, self._last = Counts(), 0, 0, self._clock()
         self.totals.checkpoints += 1
+        return status

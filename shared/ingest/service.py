@@ -13,6 +13,7 @@ import orjson
 
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
+from shared.delivery.batches import Batcher
 from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
 from shared.delivery.packing import to_entries
 from shared.delivery.partition_keys import field_key, record_id_key
@@ -38,6 +39,7 @@ from shared.domain.jobs import (
     RETRYING,
     RUNNING,
     SENT,
+    Counts,
     Job,
     LedgerItem,
     ObjectRef,
@@ -69,7 +71,7 @@ from .fanout import FanOutRuns
 from .ledger import Ledger, Report
 from .messages import Continuation, Message, RangeTask, continuation_body
 from .small import SmallFile, SmallFiles
-from .units import DONE, Batcher, Unit, make_units
+from .units import DONE, Unit, make_units
 
 RESEND_PAGE = 500
 
@@ -469,6 +471,10 @@ class IngestService:
         assert p.moves is not None
         start: dict[str, Any] | None = None
         recovered, through = 0, True
+        remaining = context.get_remaining_time_in_millis() / 1000
+        deadline = (
+            self.monotonic() + remaining - self.config.time_margin_seconds
+        )  # as a retry round
         while True:  # a page at least, so each invocation moves the job on
             page, start = p.records.by_status(job.job_id, REC_FAILED, RESEND_PAGE, start)
             by_seq: dict[int, LedgerItem] = {}
@@ -481,8 +487,12 @@ class IngestService:
                 except RecordError:
                     continue  # the retry path makes it dead, with its reason
                 by_seq[item.seq] = item
-            if entries:
-                outcome = sender.send_batch(entries)
+            # a batch at a time, each settled before the next goes out (a crash re-sends at most
+            # the requests in flight)
+            for batch in Batcher.for_sender(limits, sender.routing, len(sender.shard_map)).batches(
+                entries
+            ):
+                outcome = sender.send_batch(batch, deadline)
                 now = now_iso()
                 moves = [sent_move(by_seq[s.entry.seq], s, now, retry=False) for s in outcome.sent]
                 moves += [still_failed_move(by_seq[f.entry.seq], f, now) for f in outcome.failed]
@@ -571,7 +581,9 @@ class IngestService:
 
     def _finish(self, ledger: Ledger, cursor: Any, size: int) -> Report:
         """The input is read: one write when nothing failed; else the counts and the cursor first,
-        then the retry message, then `retrying` (a redelivery after a lost message finishes again)."""
+        then the retry message, then `retrying` (a redelivery after a lost message finishes again).
+        The retry round may run before that last write and recover every failed record: the write
+        then finishes the job itself, as the round would have."""
         job = ledger.job
         counts = ledger.counts_now()
         if counts.failed:
@@ -579,10 +591,12 @@ class IngestService:
             self.ports.retry_queue.send(
                 RetryRequest(job.job_id, 1).body(), self.config.retry_delay_seconds
             )
-            status = RETRYING
+            status = ledger.checkpoint(
+                cursor, size, status=RETRYING, unless_none_failed=finished_status
+            )
         else:
-            status = COMPLETED_WITH_ERRORS if counts.rejected or counts.dead else COMPLETED
-        ledger.checkpoint(cursor, size, status=status)
+            status = ledger.checkpoint(cursor, size, status=finished_status(counts))
+        assert status is not None
         self.ports.events.changed(job, status, RUNNING)
         logger.info("input read", extra={"status": status, "counts": counts.as_dict()})
         return Report(job.job_id, status, ledger.totals)
@@ -602,6 +616,11 @@ class IngestService:
         self.ports.events.changed(job, FAILED, RUNNING)
         logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
         return Report(job.job_id, FAILED, ledger.totals)
+
+
+def finished_status(counts: Counts) -> str:
+    """How a job ends once nothing is failed."""
+    return COMPLETED_WITH_ERRORS if counts.rejected or counts.dead else COMPLETED
 
 
 def _same_etag(a: str | None, b: str | None) -> bool:

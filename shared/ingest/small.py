@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shared.delivery.batches import Batcher
 from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
 from shared.delivery.packing import to_entries
 from shared.delivery.partition_keys import field_key, record_id_key
@@ -32,7 +33,7 @@ from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 
 from .ledger import Ledger
-from .units import DONE, Batcher, Unit
+from .units import DONE, Unit
 
 if TYPE_CHECKING:
     from .service import IngestService
@@ -119,11 +120,17 @@ class SmallFiles:
             ).append(j)
         redeliver: set[str] = set()
         for group in by_options.values():
-            redeliver |= self._send(group, context)
+            back, handed = self._send(group, context)
+            redeliver |= back
+            regular += handed
         return redeliver, regular
 
     # -- one group of jobs with the same options ------------------------------------------
-    def _send(self, jobs: list[_Job], context: LambdaContext) -> set[str]:
+    def _send(self, jobs: list[_Job], context: LambdaContext) -> tuple[set[str], list[SmallFile]]:
+        """Send a group's records; returns the messages to redeliver and the files handed to the
+        regular path. A job's records never straddle two batches, so a crash re-sends at most the
+        batch in flight: a job with more records than a batch holds goes the regular way (which
+        checkpoints batch by batch), its lease released for it."""
         s, p = self.service, self.service.ports
         limits = p.stream.limits(s.config.max_request_kib)
         try:
@@ -133,10 +140,11 @@ class SmallFiles:
             for j in jobs:
                 j.failure = classify(exc)
                 self._finish(j)
-            return set()
+            return set(), []
         batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
         owners: dict[int, _Job] = {}
         pending: list[_Group] = []
+        handed: list[_Job] = []
         deadline = (
             s.monotonic()
             + context.get_remaining_time_in_millis() / 1000
@@ -146,18 +154,28 @@ class SmallFiles:
         def groups() -> Iterator[list[Entry]]:
             rejections: list[tuple[_Job, Rejection]] = []
             ends: list[_Job] = []
-            for j, item in self._items(jobs, limits):
-                if item is None:
-                    ends.append(j)
-                elif isinstance(item, Rejection):
-                    rejections.append((j, item))
-                else:
+            for j, items in self._read(jobs, limits):
+                entries = [i for i in items if isinstance(i, Entry)]
+                if not batcher.fits(entries):
+                    last = batcher.flush()
+                    if last:
+                        pending.append(_Group(last, rejections, ends))
+                        rejections, ends = [], []
+                        yield last
+                    if not batcher.fits(entries):
+                        handed.append(j)
+                        continue
+                for item in items:
+                    if isinstance(item, Rejection):
+                        rejections.append((j, item))
+                        continue
                     owners[id(item)] = j
                     full = batcher.add(item)
                     if full:
                         pending.append(_Group(full, rejections, ends))
                         rejections, ends = [], []
                         yield full
+                ends.append(j)
             last = batcher.flush() or []
             pending.append(_Group(last, rejections, ends))
             yield last
@@ -168,16 +186,26 @@ class SmallFiles:
         except LeaseLostError:
             raise
         except Exception as exc:
-            return self._stopped(jobs, exc)
-        return set()
+            return self._stopped([j for j in jobs if j not in handed], exc), self._hand(handed)
+        return set(), self._hand(handed)
 
-    def _items(
+    def _hand(self, handed: list[_Job]) -> list[SmallFile]:
+        for j in handed:
+            self.service.ports.jobs.release_if_owner(j.job.job_id, j.ledger.owner)
+        if handed:
+            logger.info("small files with many records go the regular way",
+                        extra={"files": len(handed)})  # fmt: skip
+        return [j.file for j in handed]
+
+    def _read(
         self, jobs: list[_Job], limits: KinesisLimits
-    ) -> Iterator[tuple[_Job, Entry | Rejection | None]]:
-        """Each job's keyed records, then its end (None); a file that cannot be read ends there."""
+    ) -> Iterator[tuple[_Job, list[Entry | Rejection]]]:
+        """Each job's keyed records, read whole (a small object is in memory already); a file that
+        cannot be read ends where it broke, its failure kept."""
         for j in jobs:
             job = j.job
             key_field = job.partition_key_field
+            items: list[Entry | Rejection] = []
             try:
                 options = ReadOptions(max_record_bytes=limits.effective_record_bytes,
                                       format=job.extra.get("format_option"), keep_value=bool(key_field))  # fmt: skip
@@ -190,11 +218,11 @@ class SmallFiles:
                 for item in to_entries(stream, key, limits):
                     j.records += 1
                     j.next_seq = item.seq + 1
-                    yield j, item
+                    items.append(item)
                 j.state = dict(stream.state)
             except Exception as exc:
                 j.failure = classify(exc)
-            yield j, None
+            yield j, items
 
     def _settle(self, group: _Group, outcome: RequestOutcome, owners: dict[int, _Job]) -> None:
         for sent in outcome.sent:

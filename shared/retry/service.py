@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
+from shared.delivery.batches import Batcher
 from shared.delivery.sending import Failed, Sender, Sent
 from shared.domain.failures import Failure, classify, dead_lettered
 from shared.domain.jobs import (
@@ -234,10 +235,19 @@ class RetryService:
                         error_message=f"cannot be resent: {failure.message}",
                     )
                 )  # fmt: skip
-        outcome = sender.send_batch(entries, deadline)
-        report.calls += outcome.calls
-        moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
-        moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]
+        # a batch at a time, each settled in the ledger before the next goes out: a crash re-sends
+        # at most the requests in flight
+        batches = Batcher.for_sender(limits, sender.routing, len(sender.shard_map)).batches(entries)
+        for batch in [*batches] or [[]]:
+            if batch:
+                outcome = sender.send_batch(batch, deadline)
+                report.calls += outcome.calls
+                moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
+                moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]
+            self._apply(job, moves, report)
+            moves = []
+
+    def _apply(self, job: Job, moves: list[Transition], report: RetryReport) -> None:
         applied = self.ports.ledger.apply(job.job_id, moves)
         for applied_move in applied:
             status = applied_move.values["status"]

@@ -20,6 +20,8 @@ def test_log_lines_name_their_own_function_while_another_sets_the_shared_keys():
     capture = logging.StreamHandler(out)
     capture.setFormatter(logger.registered_formatter)
     logger.addHandler(capture)
+    level = logger.log_level  # another module of the suite may have quieted it (the simulation)
+    logger.setLevel("INFO")
 
     @logger.inject_lambda_context
     def api(event, context: LambdaContext):
@@ -41,6 +43,7 @@ def test_log_lines_name_their_own_function_while_another_sets_the_shared_keys():
     first.join(10)
     second.join(10)
     logger.removeHandler(capture)
+    logger.setLevel(level)
     # THEN the line names ingest
     lines = [json.loads(line) for line in out.getvalue().splitlines() if "ingest says" in line]
     assert [line["function_name"] for line in lines] == ["loader-ingest"]

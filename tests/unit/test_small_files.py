@@ -157,3 +157,31 @@ def test_large_files_and_continuations_still_run_alone(ports):
     assert handler(event, FakeContext(), service=svc) == {"batchItemFailures": []}
     assert [ports.jobs.get(r.job_id).status for r in refs] == ["completed"] * 3
     assert len(ports.stream.records) == 3006
+
+
+def test_a_job_never_straddles_two_batches(ports):
+    # a batch is a request a lane (2 shards: 1,000 entries); the third file's 400 records would
+    # cross its end, so the batch goes out before it: a crash re-sends only the batch in flight
+    files = {f"f{i}.jsonl": jsonl(i, 400) for i in range(3)}
+    event, refs = upload(ports, files)
+    sizes: list[int] = []
+    put = ports.stream.put_records
+    ports.stream.put_records = lambda entries: sizes.append(len(entries)) or put(entries)
+    assert handler(event, FakeContext(), service=service(ports)) == {"batchItemFailures": []}
+    assert sizes == [500, 300, 400]
+    assert {ports.jobs.get(r.job_id).status for r in refs} == {"completed"}
+    assert ports.jobs.writes == 2 * 3
+
+
+def test_a_small_file_with_more_records_than_a_batch_goes_the_regular_way(ports):
+    files = {"many.jsonl": jsonl(0, 1200), "few.jsonl": jsonl(1, 5)}
+    event, refs = upload(ports, files)
+    assert handler(event, FakeContext(), service=service(ports)) == {"batchItemFailures": []}
+    many, few = (ports.jobs.get(r.job_id) for r in refs)
+    assert (many.status, many.counts.sent, many.lease_owner) == ("completed", 1200, None)
+    assert (few.status, few.counts.sent) == ("completed", 5)
+    landed = sorted(d for d, _ in ports.stream.records)
+    assert landed == sorted(line for data in files.values() for line in data.splitlines())
+    assert [e[1:] for e in ports.events.published if e[0] == many.job_id] == [
+        ("queued", None), ("running", "queued"), ("completed", "running"),
+    ]  # fmt: skip
