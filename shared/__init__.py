@@ -9,6 +9,6 @@
 - `ingest/`, `retry/`, `api/`: the services, working on ports; each has its composition root
   (`wiring.py`), the only place that reaches `adapters/`.
 - `adapters/`: the boto3 implementations of the ports; the only modules that import boto3.
-- `observability.py`, `boundary.py`, `dead_letters.py`: Powertools logging, metrics and tracing, the
-  handler edge, and the settling of each function's dead-letter queue.
+- `observability.py`, `boundary.py`, `queue_batch.py`: Powertools logging, metrics and tracing, the
+  handler edge, and a queue-fed function's batch (its own queue's, and its dead-letter queue's, settled).
 """

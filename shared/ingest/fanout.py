@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from shared.delivery.batches import Batcher
 from shared.delivery.packing import to_entries
@@ -39,12 +38,11 @@ from shared.readers.detect import JSONL, TEXT, resolve_format
 from shared.readers.ranges import count_range, read_from
 from shared.readers.source import MAGIC_BYTES, ByteCounter, compression_of
 
+from .context import RunContext
 from .ledger import Ledger, Report
 from .messages import COUNT, SEND, RangeTask
+from .streaming import stream
 from .units import DONE, Unit, make_units
-
-if TYPE_CHECKING:
-    from .service import IngestService
 
 HEAD_BYTES = 64 * 1024
 
@@ -88,23 +86,37 @@ class RangeCheckpoints:
 
 
 class FanOutRuns:
-    def __init__(self, service: IngestService) -> None:
-        self.service = service
-        ranges = service.ports.ranges
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
+        ranges = run.ports.ranges
         assert ranges is not None
         self.ranges: RangeStore = ranges
+
+    def split(self, ledger: Ledger, hop: int, limits: KinesisLimits) -> Report | None:
+        """A job cut into ranges runs as its ranges; a fresh one big enough is cut now. None: the job
+        runs as one chain."""
+        job = ledger.job
+        if "fanout" in job.extra:
+            fan = self.ranges.fanout(job.job_id)
+            if fan is not None:
+                return self.resume(ledger, fan)
+        if hop == 0 and job.cursor.offset == 0 and job.cursor.seq == 0:
+            fan = self.plan(job, limits)
+            if fan is not None:
+                return self.start(ledger, fan)
+        return None
 
     # -- the job's own invocation -------------------------------------------------------------
     def plan(self, job: Job, limits: KinesisLimits) -> FanOut | None:
         """The cut for this job, or None when it runs as one chain: too small, compressed, not JSON
         Lines or text, or keyed by a field with per-key order (ranges would race on a key)."""
-        c = self.service.config
+        c = self.run.config
         starts = cut(job.size, c.fanout_min_bytes, c.fanout_max_parallel)
         if starts is None:
             return None
         if job.partition_key_field and job_options(c, job)[0] != NONE:
             return None
-        chunks = self.service.ports.objects.chunks(
+        chunks = self.run.ports.objects.chunks(
             job.bucket, job.key, version_id=job.version_id, etag=job.etag, end=HEAD_BYTES
         )
         head = b"".join(chunks)[:HEAD_BYTES]  # a ranged read of at most HEAD_BYTES
@@ -135,12 +147,12 @@ class FanOutRuns:
         job = ledger.job
         if fan.finished:
             return self._finish(ledger, fan)
-        self.service.ports.jobs.release_if_owner(job.job_id, ledger.owner)
+        self.run.ports.jobs.release_if_owner(job.job_id, ledger.owner)
         self._queue_missing(job.job_id, fan)
         return self._report(job.job_id, "fanned_out")
 
     def _queue_missing(self, job_id: str, fan: FanOut) -> None:
-        queue = self.service.ports.ingest_queue
+        queue = self.run.ports.ingest_queue
         if not fan.counted:
             for i in range(fan.ranges - 1):
                 if i not in fan.counts:
@@ -158,7 +170,7 @@ class FanOutRuns:
         return self.send(task, context, final)
 
     def count(self, task: RangeTask) -> Report:
-        ports = self.service.ports
+        ports = self.run.ports
         job, fan = self.ranges.read(task.job_id) or (None, None)
         if job is None or fan is None or job.status != RUNNING or task.index >= fan.ranges - 1:
             return self._report(task.job_id, "skipped")  # the last range is never counted
@@ -188,11 +200,11 @@ class FanOutRuns:
         return self._report(task.job_id, "counted")
 
     def send(self, task: RangeTask, context: LambdaContext, final: bool) -> Report:
-        svc, ports, c = self.service, self.service.ports, self.service.config
-        owner, until = svc.lease(context)
+        run = self.run
+        owner, until = run.lease(context)
         try:
             lease = self.ranges.acquire(
-                task.job_id, task.index, owner, until, svc.clock(), task.hop
+                task.job_id, task.index, owner, until, run.clock(), task.hop
             )
         except JobSupersededError as exc:
             logger.info("range not run", extra={"range": task.index, "reason": str(exc)})
@@ -215,7 +227,7 @@ class FanOutRuns:
         position = first + lease.bytes_read
         job = replace(lease.job, cursor=cursor, counts=Counts(), bytes_read=position)
         checkpoints = RangeCheckpoints(self.ranges, index, position)
-        ledger = Ledger(job, owner, c, checkpoints, ports.records, ports.objects, svc.monotonic)
+        ledger = run.ledger(job, owner, checkpoints)
         try:
             return self._send(task, ledger, checkpoints, fan, context, final)
         except LeaseLostError:
@@ -233,7 +245,7 @@ class FanOutRuns:
         context: LambdaContext,
         final: bool,
     ) -> Report:
-        svc, ports, c = self.service, self.service.ports, self.service.config
+        run, ports, c = self.run, self.run.ports, self.run.config
         job, index = ledger.job, task.index
         _, end_offset = fan.bounds(index)
         if task.hop > c.max_hops:
@@ -252,7 +264,7 @@ class FanOutRuns:
                 job.job_id, job.cursor.seq, fan.end_seq(index), checkpoints.fence(ledger.owner)
             )
             limits = ports.stream.limits(c.max_request_kib)
-            sender = svc.sender(job, limits)
+            sender = run.sender(job, limits)
             batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
             chunks = ports.objects.chunks(
                 job.bucket, job.key, version_id=job.version_id, etag=job.etag, start=start,
@@ -263,14 +275,14 @@ class FanOutRuns:
                 format=fan.format,
                 keep_value=bool(job.partition_key_field),
             )
-            stream = open_records(chunks, job.key, options, job.cursor, positioned=True)
-            entries = to_entries(stream, svc.key_of(job), limits)
+            records = open_records(chunks, job.key, options, job.cursor, positioned=True)
+            entries = to_entries(records, run.key_of(job), limits)
         except LeaseLostError:
             raise
         except Exception as exc:
             return self._stop(ledger, exc, None, start, final)
-        units = make_units(entries, batcher, stream.state, job.cursor.seq)
-        end = svc.stream(ledger, sender, units, context, lambda: start + counter.count)
+        units = make_units(entries, batcher, records.state, job.cursor.seq)
+        end = stream(run, ledger, sender, units, context, lambda: start + counter.count)
         if end.error is not None:
             return self._stop(ledger, end.error, end.settled, end.bytes_read, final)
         assert end.settled is not None
@@ -312,7 +324,7 @@ class FanOutRuns:
             if partial is not None:
                 ledger.settle_partial(partial)
         ledger.checkpoint(resume, bytes_read, release=True)
-        self.service.fail_unfinished(ledger.job.job_id, failure, cut=True)
+        self.run.fail_unfinished(ledger.job.job_id, failure, cut=True)
         logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
         if failure.retriable and isinstance(exc, BaseException):
             raise exc
@@ -321,20 +333,18 @@ class FanOutRuns:
     # -- the end -----------------------------------------------------------------------------
     def _finish_if_all_done(self, job_id: str, context: LambdaContext) -> Report:
         """Finish the job if every range is done and it still runs (whoever gets here first)."""
-        svc = self.service
+        run = self.run
         job, fan = self.ranges.read(job_id) or (None, None)
         if fan is None or job is None or job.status != RUNNING or not fan.finished:
             return self._report(job_id, "skipped")
-        owner, until = svc.lease(context)
+        owner, until = run.lease(context)
         try:
-            job = svc.ports.jobs.acquire(job_id, owner, until, svc.clock(), job.hops)
+            job = run.ports.jobs.acquire(job_id, owner, until, run.clock(), job.hops)
         except (JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not finished here", extra={"reason": str(exc)})
             return self._report(job_id, "skipped")
-        ports = svc.ports
-        ledger = Ledger(
-            job, owner, svc.config, ports.jobs, ports.records, ports.objects, svc.monotonic
-        )
+        ports = run.ports
+        ledger = run.ledger(job, owner)
         try:
             return self._finish(ledger, fan)
         except LeaseLostError:
@@ -348,7 +358,7 @@ class FanOutRuns:
         end = Cursor(
             ledger.job.size, records, lines, {"format": fan.format, "compression": None, DONE: True}
         )
-        return self.service.finish_job(ledger, end, ledger.job.size)
+        return self.run.finish(ledger, end, ledger.job.size)
 
     def _report(self, job_id: str, outcome: str, ledger: Ledger | None = None) -> Report:
         return Report(job_id, outcome, ledger.totals) if ledger else Report(job_id, outcome)

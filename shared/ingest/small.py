@@ -10,15 +10,13 @@ exists, an object that cannot be read, a message without a version) goes the reg
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from shared.delivery.batches import Batcher
 from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
 from shared.delivery.packing import to_entries
-from shared.delivery.partition_keys import field_key, record_id_key
 from shared.delivery.sending import Failed, RequestOutcome, Sent
 from shared.domain.errors import ConfigError, LeaseLostError
 from shared.domain.failures import Failure, classify
@@ -26,17 +24,14 @@ from shared.domain.jobs import QUEUED, RUNNING, Job, ObjectRef
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor, Entry, Rejection
 from shared.domain.timestamps import now_iso
-from shared.job_sender import make_sender
 from shared.observability import log_job, logger
 from shared.ports import LambdaContext
 from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 
+from .context import RunContext
 from .ledger import Ledger
 from .units import DONE, Unit
-
-if TYPE_CHECKING:
-    from .service import IngestService
 
 
 @dataclass(slots=True)
@@ -46,6 +41,7 @@ class SmallFile:
     message_id: str
     ref: ObjectRef
     final: bool = False
+    record: dict[str, Any] = field(default_factory=dict)  # the SQS record it came in
 
 
 @dataclass(slots=True)
@@ -72,18 +68,16 @@ class _Group:
 
 
 class SmallFiles:
-    def __init__(self, service: IngestService) -> None:
-        self.service = service
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
 
-    def run(
+    def handle(
         self, files: list[SmallFile], context: LambdaContext
     ) -> tuple[set[str], list[SmallFile]]:
         """Run the files together. Returns the message ids to redeliver, and the files left to the
         regular path (their messages are handled one by one after this)."""
-        s, p = self.service, self.service.ports
-        owner = f"{context.aws_request_id}:{uuid.uuid4().hex[:8]}"
-        remaining = context.get_remaining_time_in_millis() / 1000
-        lease_until = s.clock() + remaining + s.config.lease_grace_seconds
+        s, p = self.run, self.run.ports
+        owner, lease_until = s.lease(context)
         regular: list[SmallFile] = []
         opened: list[_Job] = []
         for f in files:
@@ -108,7 +102,7 @@ class SmallFiles:
                 continue
             p.events.changed(job, QUEUED, None)
             p.events.changed(job, RUNNING, QUEUED)
-            ledger = Ledger(job, owner, c, p.jobs, p.records, p.objects, s.monotonic)
+            ledger = s.ledger(job, owner)
             opened.append(_Job(f, job, data, ledger))
         if not opened:
             return set(), regular
@@ -131,11 +125,10 @@ class SmallFiles:
         regular path. A job's records never straddle two batches, so a crash re-sends at most the
         batch in flight: a job with more records than a batch holds goes the regular way (which
         checkpoints batch by batch), its lease released for it."""
-        s, p = self.service, self.service.ports
+        s, p = self.run, self.run.ports
         limits = p.stream.limits(s.config.max_request_kib)
         try:
-            sender = make_sender(s.config, p.stream, jobs[0].job, limits, s.config.max_attempts,
-                                 s.monotonic, s.sleep)  # fmt: skip
+            sender = s.sender(jobs[0].job, limits)
         except ConfigError as exc:
             for j in jobs:
                 j.failure = classify(exc)
@@ -191,7 +184,7 @@ class SmallFiles:
 
     def _hand(self, handed: list[_Job]) -> list[SmallFile]:
         for j in handed:
-            self.service.ports.jobs.release_if_owner(j.job.job_id, j.ledger.owner)
+            self.run.ports.jobs.release_if_owner(j.job.job_id, j.ledger.owner)
         if handed:
             logger.info("small files with many records go the regular way",
                         extra={"files": len(handed)})  # fmt: skip
@@ -214,7 +207,7 @@ class SmallFiles:
                     raise ConfigError(
                         f"text records have no fields: partition-key field {key_field!r} does not apply"
                     )
-                key = field_key(key_field) if key_field else record_id_key(job.job_id)
+                key = self.run.key_of(job)
                 for item in to_entries(stream, key, limits):
                     j.records += 1
                     j.next_seq = item.seq + 1
@@ -243,9 +236,9 @@ class SmallFiles:
         j.ledger.settle(Unit(read, j.rejections, cursor, last=True), outcome)
         size = len(j.data)
         if j.failure is not None:
-            self.service.fail_job(j.ledger, j.failure, cursor, size)
+            self.run.fail(j.ledger, j.failure, cursor, size)
         else:
-            self.service.finish_job(j.ledger, cursor, size)
+            self.run.finish(j.ledger, cursor, size)
         j.finished = True
         log_job(None)
 
@@ -259,7 +252,7 @@ class SmallFiles:
             if j.finished:
                 continue
             if failure.retriable and not j.file.final:
-                self.service.ports.jobs.release_if_owner(j.job.job_id, j.ledger.owner)
+                self.run.ports.jobs.release_if_owner(j.job.job_id, j.ledger.owner)
                 redeliver.add(j.file.message_id)
                 continue
             j.failure = failure  # its counts are what settled before the error

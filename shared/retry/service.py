@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
@@ -44,9 +47,12 @@ from shared.ports import (
     RetryLeases,
     Stream,
 )
+from shared.queue_batch import handle_queue_batch
 from shared.resend import entry_of, move, sent_move
 
-from .messages import RetryRequest
+from .batch import handle_record
+from .messages import RetryRequest, parse_retry
+from .report import RetryReport
 
 PAGE = 100
 ATTEMPTS_PER_ROUND = 3
@@ -65,17 +71,6 @@ class RetryPorts:
     events: JobEventSink
 
 
-@dataclass(slots=True)
-class RetryReport:
-    job_id: str
-    outcome: str  # skipped | busy | deferred | continued | scheduled | finished | idle | failed
-    recovered: int = 0
-    failed: int = 0
-    dead: int = 0
-    calls: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
 class RetryService:
     def __init__(
         self,
@@ -92,6 +87,17 @@ class RetryService:
         self._monotonic = monotonic
 
     # -- entry -----------------------------------------------------------------
+    def handle_batch(
+        self, event: dict[str, Any], context: LambdaContext
+    ) -> PartialItemFailureResponse:
+        """One invocation's SQS batch, each message a round (or part of one); a batch from the
+        retry queue's dead-letter queue ends the jobs its messages leave retrying."""
+        return handle_queue_batch(
+            event, context, dead_letter_arns=self.config.dead_letter_arns,
+            settle_one=lambda body, n: self.settle_dead_letter(parse_retry(body), n),
+            record_handler=functools.partial(handle_record, rounds=self),
+        )  # fmt: skip
+
     def handle(
         self, request: RetryRequest, context: LambdaContext, final: bool = False
     ) -> RetryReport:

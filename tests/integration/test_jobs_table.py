@@ -8,7 +8,7 @@ import pytest
 from shared.adapters.jobs_table import JobsTable
 from shared.domain.errors import LeaseLostError
 from shared.domain.jobs import COMPLETED, COMPLETED_WITH_ERRORS, RETRYING, Counts, ObjectRef
-from shared.ingest.service import finished_status
+from shared.ingest.context import finished_status
 from tests.integration import stack as moto_stack
 
 OWNER = "req-1:abcd"

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from shared.config import LoaderConfig
 from shared.domain.errors import LeaseLostError, LedgerError
 from shared.domain.limits import KinesisLimits
+from shared.ingest.messages import Continuation
 from shared.ingest.service import IngestPorts, IngestService
 from tests.fakes import FakeEvents, FakeJobs, FakeObjects, FakeQueue, FakeRecords, FakeStream
 from tests.lambda_helpers import FakeContext
@@ -91,7 +92,7 @@ def test_a_message_older_than_the_chain_is_dropped(ports):
     ingest = service(ports)
     ports.jobs.create(ref, len(lines(100)), None, None, "2026-01-01T00:00:00Z")
     ports.jobs.jobs[ref.job_id].hops = 3  # continuation 3 has run: hop 1's message is a stale copy
-    assert ingest.run(ref.job_id, 1, FakeContext()).outcome == "skipped"
+    assert ingest.handle(Continuation(ref.job_id, 1), FakeContext()).outcome == "skipped"
 
 
 def test_a_read_dropped_mid_object_is_redelivered_and_nothing_checkpointed_is_resent(ports):

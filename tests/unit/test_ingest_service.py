@@ -205,7 +205,7 @@ def test_a_resend_that_runs_out_of_time_continues_before_reading_on(ports, monke
     ports.stream.down = False
     hops = len(ports.ingest_queue.sent)
     # pages of 5, and an invocation with time for a page or so (the margin is 30 s)
-    monkeypatch.setattr("shared.ingest.service.RESEND_PAGE", 5)
+    monkeypatch.setattr("shared.ingest.resend_pass.RESEND_PAGE", 5)
     out = ingest.handle(Continuation(ref.job_id, 1), FakeContext(remaining_s=Countdown(34, 1.0)))
     assert out.outcome == "continued"
     job = ports.jobs.get(ref.job_id)

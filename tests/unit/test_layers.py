@@ -21,7 +21,7 @@ HELPERS = (
     "shared.resend",
     "shared.observability",
     "shared.boundary",
-    "shared.dead_letters",
+    "shared.queue_batch",
 )
 MESSAGES = ("shared.ingest.messages", "shared.retry.messages")
 
@@ -35,7 +35,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "shared.config": SETTINGS,
     "shared.observability": ("shared.names",),
     "shared.boundary": (*CORE, "shared.observability"),
-    "shared.dead_letters": ("shared.observability",),
+    "shared.queue_batch": ("shared.observability",),
     "shared.job_sender": SETTINGS,
     "shared.resend": PORTS,
     "shared.adapters": (*PORTS, "shared.names", "shared.observability", "shared.adapters"),

@@ -1,4 +1,7 @@
-"""Dead-letter queues, settled: a function consumes its own queue's dead-letter queue and ends the job
+"""A queue-fed function's batch, as both functions take it: from their own queue, each message through
+Powertools' batch processor (the ingest's with its own plan); from their dead-letter queue, settled.
+
+Dead-letter queues, settled: a function consumes its own queue's dead-letter queue and ends the job
 of each message there, so no message the queue gave up on (every delivery of it killed or failed)
 leaves its job unfinished. The message stays in the dead-letter queue for inspection: it is reported
 back as not handled, and the dead-letter queue's long visibility timeout brings it round again only
@@ -9,7 +12,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import (
+    BasePartialBatchProcessor,
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+
 from shared.observability import logger
+
+
+def handle_queue_batch(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    dead_letter_arns: tuple[str, ...],
+    settle_one: Callable[[str, object], None],
+    record_handler: Callable[..., Any],
+    processor: BasePartialBatchProcessor | None = None,
+) -> PartialItemFailureResponse:
+    """One invocation's batch (`context`: its Lambda context): a dead-letter queue's settled (`settle_one(body, receive count)`),
+    else each message through `processor` (a fresh one per invocation: its state is the batch's)."""
+    records = event.get("Records", [])
+    if from_dead_letters(records, dead_letter_arns):
+        return settle(records, settle_one)  # type: ignore[return-value]
+    return process_partial_response(
+        event=event,
+        record_handler=record_handler,
+        processor=processor or BatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )
 
 
 def from_dead_letters(records: list[dict[str, Any]], arns: tuple[str, ...]) -> bool:
