@@ -3,13 +3,13 @@ AWS and moto; the unit tests' in-memory fakes (`tests/fakes.py`) implement them 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from shared.delivery.sending import StreamPort
-from shared.domain.jobs import Counts, Job, LedgerItem, ObjectRef
+from shared.domain.jobs import Job, LedgerItem, ObjectRef, Progress
 from shared.domain.limits import KinesisLimits
-from shared.domain.models import Cursor, Fence, ObjectInfo, Transition
+from shared.domain.models import Fence, ObjectInfo, Transition
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.readers.source import ByteCounter
 
@@ -29,24 +29,8 @@ class Checkpoints(Protocol):
     """Where a run's progress goes: the cursor moves and the counters add up in one conditional write,
     while the lease is ours (`LeaseLostError` otherwise)."""
 
-    def record_progress(
-        self,
-        job: Job,
-        owner: str,
-        cursor: Cursor,
-        delta: Counts,
-        bytes_read: int,
-        requests: int,
-        *,
-        status: str | None = None,
-        release: bool = False,
-        error: str | None = None,
-        error_code: str | None = None,
-        unless_none_failed: Callable[[Counts], str] | None = None,
-    ) -> str | None:
-        """Returns the status written. With `unless_none_failed`, `status` only while some record
-        is failed, else the one it gives for the counters (a retry round may recover the last of
-        them meanwhile)."""
+    def record_progress(self, job: Job, owner: str, progress: Progress) -> str | None:
+        """Returns the status written, if any (see `Progress.unless_none_failed`)."""
         ...
 
     def fence(self, owner: str) -> Fence:
@@ -126,9 +110,11 @@ class RangeStore(Protocol):
         ...
 
     def record_progress(
-        self, job_id: str, index: int, owner: str, cursor: Cursor, delta: Counts, bytes_delta: int,
-        requests: int, *, done: bool = False, release: bool = False,
-    ) -> RangeProgress: ...  # fmt: skip
+        self, job_id: str, index: int, owner: str, progress: Progress, *, done: bool = False
+    ) -> RangeProgress:
+        """A range's checkpoint (`progress.bytes_read`: read since its last), added to the job's
+        counters; `done`: the range is finished."""
+        ...
 
     def release_if_owner(self, job_id: str, index: int, owner: str) -> None: ...
 

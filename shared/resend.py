@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.delivery.sending import Failed, Sent
 from shared.domain.errors import PAYLOAD_MISSING, RecordError
-from shared.domain.jobs import REC_FAILED, SENT, LedgerItem
+from shared.domain.jobs import LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry, Transition
 from shared.ports import ObjectStore
@@ -42,7 +42,7 @@ def sent_move(item: LedgerItem, sent: Sent, now: str, *, retry: bool = True) -> 
     """The record went through: `sent`, recovered (a retry round counts among its retries)."""
     extra = {} if retry else {"retries": item.retries}
     return move(
-        item, now, status=SENT, recovered=True, shard_id=sent.shard_id,
+        item, now, status=RecordStatus.SENT, recovered=True, shard_id=sent.shard_id,
         sequence_number=sent.sequence_number, attempts=item.attempts + sent.attempts,
         recovered_at=now, **extra,
     )  # fmt: skip
@@ -51,6 +51,6 @@ def sent_move(item: LedgerItem, sent: Sent, now: str, *, retry: bool = True) -> 
 def still_failed_move(item: LedgerItem, failed: Failed, now: str) -> Transition:
     """Sent again outside a retry round and failed again: still `failed`, its attempts counted."""
     return move(
-        item, now, status=REC_FAILED, retries=item.retries, attempts=item.attempts + failed.attempts,
+        item, now, status=RecordStatus.FAILED, retries=item.retries, attempts=item.attempts + failed.attempts,
         error_code=failed.error_code, error_message=failed.error_message,
     )  # fmt: skip

@@ -20,7 +20,7 @@ from shared.domain.errors import (
     LeaseLostError,
     PayloadMissingError,
 )
-from shared.domain.jobs import FAILED, QUEUED, RUNNING, Counts, Job, LedgerItem, ObjectRef
+from shared.domain.jobs import Job, JobStatus, LedgerItem, ObjectRef, Progress
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor, Entry, Fence, ObjectInfo, Transition
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
@@ -58,7 +58,7 @@ class FakeJobs(Failing):
         self.writes += 1
         extra = {"format_option": format_option, "ordering": ordering, "aggregate": aggregate}
         self.jobs[ref.job_id] = Job(
-            ref.job_id, ref.bucket, ref.key, ref.version_id, ref.etag, size, QUEUED,
+            ref.job_id, ref.bucket, ref.key, ref.version_id, ref.etag, size, JobStatus.QUEUED,
             partition_key_field=key_field, created_at=now,
             extra={k: v for k, v in extra.items() if v is not None},
         )  # fmt: skip
@@ -73,7 +73,7 @@ class FakeJobs(Failing):
         extra = {"format_option": options.get("format"), "ordering": options.get("ordering"),
                  "aggregate": options.get("aggregate")}  # fmt: skip
         self.jobs[ref.job_id] = Job(
-            ref.job_id, ref.bucket, ref.key, ref.version_id, ref.etag, size, RUNNING,
+            ref.job_id, ref.bucket, ref.key, ref.version_id, ref.etag, size, JobStatus.RUNNING,
             partition_key_field=options.get("partition_key_field"), created_at=now,
             lease_owner=owner, lease_expires=lease_until,
             extra={k: v for k, v in extra.items() if v is not None},
@@ -85,7 +85,7 @@ class FakeJobs(Failing):
         job = self.jobs.get(job_id)
         if job is None:
             raise JobNotFoundError(job_id)
-        if job.status not in (QUEUED, RUNNING):
+        if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise JobFinishedError(job.status)
         if job.hops > hop:
             raise JobSupersededError(f"job {job_id} is at hop {job.hops}, past {hop}")
@@ -93,7 +93,12 @@ class FakeJobs(Failing):
             raise JobBusyError(job_id)
         self.writes += 1
         before = job.status
-        job.status, job.lease_owner, job.lease_expires, job.hops = RUNNING, owner, lease_until, hop
+        job.status, job.lease_owner, job.lease_expires, job.hops = (
+            JobStatus.RUNNING,
+            owner,
+            lease_until,
+            hop,
+        )
         out = copy.deepcopy(job)
         out.extra["previous_status"] = before
         return out
@@ -101,27 +106,28 @@ class FakeJobs(Failing):
     def fence(self, owner: str) -> Fence:
         return Fence("lease_owner", owner)
 
-    def record_progress(self, job: Job, owner: str, cursor: Cursor, delta: Counts, bytes_read: int,
-                        requests: int, *, status: str | None = None, release: bool = False,
-                        error: str | None = None, error_code: str | None = None,
-                        unless_none_failed: Callable[[Counts], str] | None = None) -> str | None:  # fmt: skip
+    def record_progress(self, job: Job, owner: str, progress: Progress) -> str | None:
         self._check("record_progress")
         stored = self.jobs[job.job_id]
-        if stored.lease_owner != owner or stored.status != RUNNING:
+        if stored.lease_owner != owner or stored.status != JobStatus.RUNNING:
             raise LeaseLostError(job.job_id)
-        if unless_none_failed is not None and stored.counts.failed + delta.failed == 0:
+        status = progress.status
+        if (
+            progress.unless_none_failed is not None
+            and stored.counts.failed + progress.delta.failed == 0
+        ):
             after = copy.deepcopy(stored.counts)
-            after.add(delta)
-            status = unless_none_failed(after)
+            after.add(progress.delta)
+            status = progress.unless_none_failed(after)
         self.writes += 1
-        stored.cursor, stored.bytes_read = cursor, bytes_read
-        stored.counts.add(delta)
-        stored.requests += requests
+        stored.cursor, stored.bytes_read = progress.cursor, progress.bytes_read
+        stored.counts.add(progress.delta)
+        stored.requests += progress.requests
         if status is not None:
             stored.status = status
-        if error is not None:
-            stored.error, stored.error_code = error, error_code
-        if status is not None or release:
+        if progress.error is not None:
+            stored.error, stored.error_code = progress.error, progress.error_code
+        if status is not None or progress.release:
             stored.lease_owner, stored.lease_expires = None, 0.0
         return status
 
@@ -153,7 +159,7 @@ class FakeJobs(Failing):
         if job.lease_owner is not None and job.lease_expires >= now:
             return None  # a live invocation holds it
         was = copy.deepcopy(job)
-        job.status, job.error, job.error_code = FAILED, error, error_code
+        job.status, job.error, job.error_code = JobStatus.FAILED, error, error_code
         job.lease_owner, job.lease_expires = None, 0.0
         return was
 
@@ -402,7 +408,7 @@ class FakeRanges(Failing):
     def cut(self, job: Job, owner: str, fan: FanOut) -> FanOut:
         self._check("cut")
         stored = self._jobs.jobs[job.job_id]
-        if stored.lease_owner != owner or stored.status != RUNNING:
+        if stored.lease_owner != owner or stored.status != JobStatus.RUNNING:
             raise LeaseLostError(job.job_id)
         if job.job_id not in self.cuts:
             self.cuts[job.job_id] = FanOut(list(fan.starts), fan.format, fan.hold)
@@ -429,7 +435,7 @@ class FakeRanges(Failing):
     def counted(self, job_id: str, index: int, count: RangeCount) -> FanOut | None:
         self._check("counted")
         r = self.state.setdefault((job_id, index), _Range())
-        if r.count is not None or self._jobs.jobs[job_id].status != RUNNING:
+        if r.count is not None or self._jobs.jobs[job_id].status != JobStatus.RUNNING:
             return None
         r.count = count
         n = sum(1 for (j, _), x in self.state.items() if j == job_id and x.count is not None)
@@ -443,7 +449,7 @@ class FakeRanges(Failing):
         if job is None:
             raise JobNotFoundError(job_id)
         r = self.state.setdefault((job_id, index), _Range())
-        if job.status != RUNNING or r.done:
+        if job.status != JobStatus.RUNNING or r.done:
             raise JobFinishedError(f"job {job_id} is {job.status}; range {index} done: {r.done}")
         if r.hops > hop:
             raise JobSupersededError(f"range {index} of job {job_id} is at hop {r.hops}")
@@ -454,21 +460,20 @@ class FakeRanges(Failing):
         assert fan is not None
         return RangeLease(copy.deepcopy(job), fan, r.cursor, r.bytes_read)
 
-    def record_progress(self, job_id: str, index: int, owner: str, cursor: Cursor, delta: Counts,
-                        bytes_delta: int, requests: int, *, done: bool = False,
-                        release: bool = False) -> RangeProgress:  # fmt: skip
+    def record_progress(self, job_id: str, index: int, owner: str, progress: Progress, *,
+                        done: bool = False) -> RangeProgress:  # fmt: skip
         self._check("record_progress")
         r = self.state[(job_id, index)]
         if r.owner != owner or r.done:
             raise LeaseLostError(f"range {index} of job {job_id}")
         job = self._jobs.jobs[job_id]
-        r.cursor, r.bytes_read = cursor, r.bytes_read + bytes_delta
-        job.counts.add(delta)
-        job.bytes_read += bytes_delta
-        job.requests += requests
+        r.cursor, r.bytes_read = progress.cursor, r.bytes_read + progress.bytes_read
+        job.counts.add(progress.delta)
+        job.bytes_read += progress.bytes_read
+        job.requests += progress.requests
         if done:
             r.done = True
-        if done or release:
+        if done or progress.release:
             r.owner, r.expires = None, 0.0
         plan = self.cuts[job_id]
         finished = sum(1 for (j, _), x in self.state.items() if j == job_id and x.done)

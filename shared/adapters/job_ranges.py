@@ -4,7 +4,6 @@ and per range i `r{i}_count`, `r{i}_cursor`, `r{i}_bytes`, `r{i}_owner`, `r{i}_e
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -12,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import from_item, to_item
 from shared.adapters.job_items import conditional_failed, cursor_value, job_from_values
+from shared.adapters.leases import release_lease
 from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
@@ -20,7 +20,7 @@ from shared.domain.errors import (
     LeaseLostError,
     LedgerError,
 )
-from shared.domain.jobs import RUNNING, Counts, Job
+from shared.domain.jobs import Job, JobStatus, Progress
 from shared.domain.models import Cursor
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.domain.timestamps import now_iso
@@ -80,7 +80,7 @@ class JobRanges:
                 ConditionExpression="lease_owner = :owner AND #st = :running",
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues=to_item({":plan": plan, ":zero": 0, ":now": now_iso(),
-                                                   ":owner": owner, ":running": RUNNING}),
+                                                   ":owner": owner, ":running": JobStatus.RUNNING}),
             )  # fmt: skip
         except ClientError as exc:
             if conditional_failed(exc):
@@ -108,7 +108,7 @@ class JobRanges:
                 ConditionExpression="attribute_not_exists(#c) AND #st = :running",
                 ExpressionAttributeNames={"#c": f"r{index}_count", "#st": "status"},
                 ExpressionAttributeValues=to_item(
-                    {":c": value, ":now": now_iso(), ":one": 1, ":running": RUNNING}
+                    {":c": value, ":now": now_iso(), ":one": 1, ":running": JobStatus.RUNNING}
                 ),
             )
         except ClientError as exc:
@@ -135,7 +135,7 @@ class JobRanges:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=to_item({":owner": owner, ":until": lease_until,
                                                    ":hop": hop, ":now_iso": now_iso(), ":now": now,
-                                                   ":running": RUNNING}),
+                                                   ":running": JobStatus.RUNNING}),
             )  # fmt: skip
         except ClientError as exc:
             if not conditional_failed(exc):
@@ -143,7 +143,7 @@ class JobRanges:
             found = self._get(job_id)
             if found is None:
                 raise JobNotFoundError(job_id) from exc
-            if found.get("status") != RUNNING or found.get(r + "done"):
+            if found.get("status") != JobStatus.RUNNING or found.get(r + "done"):
                 raise JobFinishedError(
                     f"job {job_id} is {found.get('status')}; range {index} done: "
                     f"{bool(found.get(r + 'done'))}"
@@ -163,16 +163,17 @@ class JobRanges:
         )
 
     def record_progress(
-        self, job_id: str, index: int, owner: str, cursor: Cursor, delta: Counts, bytes_delta: int,
-        requests: int, *, done: bool = False, release: bool = False,
-    ) -> RangeProgress:  # fmt: skip
+        self, job_id: str, index: int, owner: str, progress: Progress, *, done: bool = False
+    ) -> RangeProgress:
         r = f"r{index}_"
         names = {"#cur": r + "cursor", "#b": r + "bytes", "#o": r + "owner", "#d": r + "done"}
-        values: dict[str, Any] = {":cursor": cursor_value(cursor), ":now": now_iso(),
-                                  ":owner": owner, ":bytes": bytes_delta, ":requests": requests}  # fmt: skip
+        values: dict[str, Any] = {
+            ":cursor": cursor_value(progress.cursor), ":now": now_iso(), ":owner": owner,
+            ":bytes": progress.bytes_read, ":requests": progress.requests,
+        }  # fmt: skip
         sets = ["#cur = :cursor", "updated_at = :now"]
         adds = ["#b :bytes", "bytes_read :bytes", "requests :requests"]
-        for name, value in delta.as_dict().items():
+        for name, value in progress.delta.as_dict().items():
             if value:
                 names[f"#n_{name}"] = f"n_{name}"
                 values[f":n_{name}"] = value
@@ -182,7 +183,7 @@ class JobRanges:
             adds.append("ranges_done :one")
             values.update({":true": True, ":one": 1})
         expression = "SET " + ", ".join(sets) + " ADD " + ", ".join(adds)
-        if done or release:
+        if done or progress.release:
             names["#e"] = r + "expires"
             expression += " REMOVE #o, #e"
         try:
@@ -205,12 +206,6 @@ class JobRanges:
         )
 
     def release_if_owner(self, job_id: str, index: int, owner: str) -> None:
-        with contextlib.suppress(ClientError):
-            self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="REMOVE #o, #e",
-                ConditionExpression="#o = :owner",
-                ExpressionAttributeNames={"#o": f"r{index}_owner", "#e": f"r{index}_expires"},
-                ExpressionAttributeValues=to_item({":owner": owner}),
-            )
+        release_lease(
+            self._client, self.table, job_id, (f"r{index}_owner", f"r{index}_expires"), owner
+        )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,6 +15,7 @@ from shared.adapters.job_items import (
     job_from_values,
     new_job,
 )
+from shared.adapters.leases import release_lease
 from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
@@ -24,8 +24,8 @@ from shared.domain.errors import (
     LeaseLostError,
     LedgerError,
 )
-from shared.domain.jobs import FAILED, QUEUED, RUNNING, Counts, Job, ObjectRef
-from shared.domain.models import Cursor, Fence
+from shared.domain.jobs import Job, JobStatus, ObjectRef, Progress
+from shared.domain.models import Fence
 from shared.domain.timestamps import now_iso
 from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
 
@@ -58,7 +58,7 @@ class JobsTable:
         when the job runs, so a bad value fails the job with its reason."""
         options = {"format": format_option, "partition_key_field": key_field,
                    "ordering": ordering, "aggregate": aggregate}  # fmt: skip
-        return self._put_new(new_job(ref, size, options, now, QUEUED)) is not None
+        return self._put_new(new_job(ref, size, options, now, JobStatus.QUEUED)) is not None
 
     def create_running(
         self, ref: ObjectRef, size: int, options: dict[str, str | None], owner: str,
@@ -66,7 +66,7 @@ class JobsTable:
     ) -> Job | None:  # fmt: skip
         """Open the job already running under our lease, in one write (a small file's first of two).
         None when the job exists (a duplicate event: the regular path decides what to do)."""
-        values = new_job(ref, size, options, now, RUNNING)
+        values = new_job(ref, size, options, now, JobStatus.RUNNING)
         values.update(started_at=now, lease_owner=owner, lease_expires=lease_until)
         return self._put_new(values)
 
@@ -138,8 +138,8 @@ class JobsTable:
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues=to_item(
                     {
-                        ":running": RUNNING,
-                        ":queued": QUEUED,
+                        ":running": JobStatus.RUNNING,
+                        ":queued": JobStatus.QUEUED,
                         ":owner": owner,
                         ":until": lease_until,
                         ":now": now,
@@ -155,7 +155,7 @@ class JobsTable:
             job = self.get(job_id)
             if job is None:
                 raise JobNotFoundError(job_id) from exc
-            if job.status not in (QUEUED, RUNNING):
+            if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
                 raise JobFinishedError(f"job {job_id} is {job.status}") from exc
             if job.hops > hop:
                 raise JobSupersededError(f"job {job_id} is at hop {job.hops}, past {hop}") from exc
@@ -164,99 +164,82 @@ class JobsTable:
             ) from exc
         job = job_from_item(out["Attributes"])  # as it was: its status says whether it just started
         job.extra["previous_status"] = job.status
-        job.status, job.lease_owner, job.lease_expires, job.hops = RUNNING, owner, lease_until, hop
+        job.status, job.lease_owner, job.lease_expires, job.hops = (
+            JobStatus.RUNNING,
+            owner,
+            lease_until,
+            hop,
+        )
         return job
 
     def fence(self, owner: str) -> Fence:
         return Fence("lease_owner", owner)
 
-    def record_progress(
-        self,
-        job: Job,
-        owner: str,
-        cursor: Cursor,
-        delta: Counts,
-        bytes_read: int,
-        requests: int,
-        *,
-        status: str | None = None,
-        release: bool = False,
-        error: str | None = None,
-        error_code: str | None = None,
-        unless_none_failed: Callable[[Counts], str] | None = None,
-    ) -> str | None:
+    def record_progress(self, job: Job, owner: str, progress: Progress) -> str | None:
         """Move the cursor and add the counters in one conditional write, while the lease is ours.
 
-        With `status`, the job leaves `running` and the lease is dropped; with `release`, only the lease
-        is dropped, so a continuation can take it at once. With `unless_none_failed`, `status` is
-        written only while some record is failed; once none is (a retry round recovered them all
-        between the retry message and this write), the status it gives for the counters then.
-        Returns the status written.
+        With `progress.status`, the job leaves `running` and the lease is dropped; with `release`,
+        only the lease is dropped, so a continuation can take it at once. With `unless_none_failed`,
+        the status is written only while some record is failed; once none is (a retry round
+        recovered them all between the retry message and this write), the status it gives for the
+        counters then. Returns the status written.
         """
-        if unless_none_failed is None:
-            self._progress(job, owner, cursor, delta, bytes_read, requests, status, release,
-                           error, error_code, None)  # fmt: skip
-            return status
+        choose = progress.unless_none_failed
+        if choose is None:
+            self._write(job.job_id, owner, progress, None)
+            return progress.status
         for _ in range(3):  # the failed count moves only while a retry round runs: it settles
             try:
-                self._progress(job, owner, cursor, delta, bytes_read, requests, status, release,
-                               error, error_code, ("#n_failed > :zero", {}))  # fmt: skip
-                return status
-            except _FailedCountMoved as moved:
+                self._write(job.job_id, owner, progress, ("#n_failed > :zero", {}))
+                return progress.status
+            except _CountsMovedError as moved:
                 counts = job_from_item(moved.item).counts
-            counts.add(delta)
-            done = unless_none_failed(counts)
-            pinned = {"n_failed": 0, "n_dead": counts.dead - delta.dead}  # as they were when chosen
+            counts.add(progress.delta)
+            done = replace(progress, status=choose(counts))
+            pinned = {"n_failed": 0, "n_dead": counts.dead - progress.delta.dead}  # as when chosen
             condition = " AND ".join(
                 f"(attribute_not_exists(#{a}) OR #{a} = :was_{a})" for a in pinned
             )
             try:
-                self._progress(job, owner, cursor, delta, bytes_read, requests, done, release,
-                               error, error_code, (condition, pinned))  # fmt: skip
-                return done
-            except _FailedCountMoved:
+                self._write(job.job_id, owner, done, (condition, pinned))
+                return done.status
+            except _CountsMovedError:
                 continue
         raise LedgerError(f"job {job.job_id}: its failed count kept moving while it finished")
 
-    def _progress(
+    def _write(
         self,
-        job: Job,
+        job_id: str,
         owner: str,
-        cursor: Cursor,
-        delta: Counts,
-        bytes_read: int,
-        requests: int,
-        status: str | None,
-        release: bool,
-        error: str | None,
-        error_code: str | None,
+        progress: Progress,
         counts_condition: tuple[str, dict[str, int]] | None,
     ) -> None:
         sets: dict[str, Any] = {
-            "cursor": cursor_value(cursor),
-            "bytes_read": bytes_read,
+            "cursor": cursor_value(progress.cursor),
+            "bytes_read": progress.bytes_read,
             "updated_at": now_iso(),
         }
-        adds: dict[str, int] = {"requests": requests}
-        adds.update({f"n_{name}": value for name, value in delta.as_dict().items() if value})
-        if status is not None:
-            sets.update(status=status, finished_at=sets["updated_at"])
-        if error is not None:
-            sets["error"] = error
-            sets["error_code"] = error_code or "Error"
-        removes = ["lease_owner", "lease_expires"] if status is not None or release else []
+        adds: dict[str, int] = {"requests": progress.requests}
+        adds.update({f"n_{k}": v for k, v in progress.delta.as_dict().items() if v})
+        if progress.status is not None:
+            sets.update(status=progress.status, finished_at=sets["updated_at"])
+        if progress.error is not None:
+            sets["error"] = progress.error
+            sets["error_code"] = progress.error_code or "Error"
+        ends = progress.status is not None or progress.release
+        removes = ["lease_owner", "lease_expires"] if ends else []
         # Every attribute goes through a placeholder: several (cursor, status, size...) are reserved words.
-        names = {f"#{a}": a for a in [*sets, *adds, *removes, "status"]}
+        names = {f"#{a}": a for a in [*sets, *adds, *removes, "status", "lease_owner"]}
         values = {f":{a}": v for a, v in [*sets.items(), *adds.items()]}
-        values.update({":owner": owner, ":running": RUNNING})
+        values.update({":owner": owner, ":running": JobStatus.RUNNING})
         expression = "SET " + ", ".join(f"#{a} = :{a}" for a in sets)
         expression += " ADD " + ", ".join(f"#{a} :{a}" for a in adds)
         if removes:
             expression += " REMOVE " + ", ".join(f"#{a}" for a in removes)
         condition = "#lease_owner = :owner AND #status = :running"
         if counts_condition is not None:
-            condition += f" AND ({counts_condition[0]})"
             text, pinned = counts_condition
+            condition += f" AND ({text})"
             names.update({f"#{a}": a for a in ("n_failed", *pinned)})
             values.update({f":was_{a}": v for a, v in pinned.items()})
             if ":zero" in text:
@@ -264,10 +247,10 @@ class JobsTable:
         try:
             self._client.update_item(
                 TableName=self.table,
-                Key=to_item({"job_id": job.job_id}),
+                Key=to_item({"job_id": job_id}),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={**names, "#lease_owner": "lease_owner"},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=to_item(values),
                 **({"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if counts_condition else {}),
             )
@@ -275,9 +258,9 @@ class JobsTable:
             if conditional_failed(exc):
                 item = exc.response.get("Item") or {}
                 if counts_condition is not None and _still_ours(item, owner):
-                    raise _FailedCountMoved(item) from exc
-                raise LeaseLostError(f"job {job.job_id}: the lease is no longer {owner}'s") from exc
-            raise LedgerError(f"checkpointing job {job.job_id} failed: {exc}") from exc
+                    raise _CountsMovedError(item) from exc
+                raise LeaseLostError(f"job {job_id}: the lease is no longer {owner}'s") from exc
+            raise LedgerError(f"checkpointing job {job_id} failed: {exc}") from exc
 
     def fail_unfinished(
         self, job_id: str, error: str, error_code: str, statuses: tuple[str, ...], now: float
@@ -291,7 +274,7 @@ class JobsTable:
         placeholders = ", ".join(f":s{i}" for i in range(len(statuses)))
         values: dict[str, Any] = {f":s{i}": s for i, s in enumerate(statuses)}
         stamp = now_iso()
-        values.update({":failed": FAILED, ":error": error, ":code": error_code, ":now": now,
+        values.update({":failed": JobStatus.FAILED, ":error": error, ":code": error_code, ":now": now,
                        ":now_iso": stamp})  # fmt: skip
         try:
             out = self._client.update_item(
@@ -317,20 +300,13 @@ class JobsTable:
 
     def release_if_owner(self, job_id: str, owner: str) -> None:
         """Best effort after an unexpected error: let the redelivery resume without waiting."""
-        with contextlib.suppress(ClientError):
-            self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="REMOVE lease_owner, lease_expires",
-                ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeValues=to_item({":owner": owner}),
-            )
+        release_lease(self._client, self.table, job_id, ("lease_owner", "lease_expires"), owner)
 
 
 _NONE_FAILED = "attribute_not_exists(#n_failed) OR #n_failed = :zero"
 
 
-class _FailedCountMoved(Exception):
+class _CountsMovedError(Exception):
     """A finishing write's condition on the counters did not hold, though the lease is still ours."""
 
     def __init__(self, item: dict[str, Any]) -> None:
@@ -341,5 +317,6 @@ class _FailedCountMoved(Exception):
 def _still_ours(item: dict[str, Any], owner: str) -> bool:
     """Whether a refused write's item (returned with the refusal) is still running under `owner`."""
     return (
-        item.get("lease_owner", {}).get("S") == owner and item.get("status", {}).get("S") == RUNNING
+        item.get("lease_owner", {}).get("S") == owner
+        and item.get("status", {}).get("S") == JobStatus.RUNNING
     )

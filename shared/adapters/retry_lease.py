@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import to_item
 from shared.adapters.job_items import conditional_failed, job_from_item
+from shared.adapters.leases import release_lease
 from shared.domain.errors import LedgerError
 from shared.domain.jobs import Job
 from shared.domain.timestamps import now_iso
@@ -43,14 +43,7 @@ class RetryLease:
         return True
 
     def release(self, job_id: str, owner: str) -> None:
-        with contextlib.suppress(ClientError):
-            self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="REMOVE retry_owner, retry_until",
-                ConditionExpression="retry_owner = :owner",
-                ExpressionAttributeValues=to_item({":owner": owner}),
-            )
+        release_lease(self._client, self.table, job_id, ("retry_owner", "retry_until"), owner)
 
     def set_status(
         self, job_id: str, status: str, when: tuple[str, ...], require_no_failed: bool = False

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.config import LoaderConfig
-from shared.domain.jobs import DEAD, JOB_ID_PATTERN, REC_FAILED, RECORD_STATUSES, Job, LedgerItem
+from shared.domain.jobs import JOB_ID_PATTERN, RECORD_STATUSES, Job, LedgerItem, RecordStatus
 from shared.ports import JobCatalog, MessageQueue, ObjectStore, RecordLedger
 from shared.retry.messages import RetryRequest
 
@@ -183,7 +183,9 @@ class JobsApi:
     def request_retry(self, job_id: str, body: Any) -> dict[str, Any]:
         job = self._job(job_id)
         include_dead, seqs = _retry_options(body)
-        statuses = (REC_FAILED, DEAD) if include_dead else (REC_FAILED,)
+        statuses = (
+            (RecordStatus.FAILED, RecordStatus.DEAD) if include_dead else (RecordStatus.FAILED,)
+        )
         count = job.counts.failed + (job.counts.dead if include_dead else 0)
         if seqs is not None:
             found = [self._records.get(job.job_id, s) for s in seqs]

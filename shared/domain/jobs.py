@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -35,13 +36,7 @@ class RecordStatus(StrEnum):
     DEAD = "dead"  # retries exhausted, or it cannot be resent
 
 
-QUEUED, RUNNING, RETRYING = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING
-COMPLETED, COMPLETED_WITH_ERRORS = JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS
-FAILED = JobStatus.FAILED
-FINISHED = frozenset({COMPLETED, COMPLETED_WITH_ERRORS, FAILED})
-
-SENT, REC_FAILED = RecordStatus.SENT, RecordStatus.FAILED
-REJECTED, DEAD = RecordStatus.REJECTED, RecordStatus.DEAD
+FINISHED = frozenset({JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS, JobStatus.FAILED})
 RECORD_STATUSES = tuple(RecordStatus)
 
 
@@ -73,6 +68,24 @@ class Counts:
             "records": self.records, "sent": self.sent, "failed": self.failed,
             "rejected": self.rejected, "dead": self.dead,
         }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One checkpoint of a run: where reading resumes, what the counters gain, and, when the run
+    ends or hands on, how. For a job, `bytes_read` is the position read to; for a range's store, the
+    bytes read since that range's last checkpoint (added to the job's)."""
+
+    cursor: Cursor
+    delta: Counts
+    bytes_read: int
+    requests: int = 0
+    status: str | None = None  # the job leaves `running` (and its lease is dropped)
+    release: bool = False  # only the lease is dropped: a continuation may take it at once
+    error: str | None = None
+    error_code: str | None = None
+    # `status` only while some record is failed; once none is, the status this gives the counters
+    unless_none_failed: Callable[[Counts], str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +136,7 @@ class Job:
 
     @property
     def progress(self) -> float:
-        if self.finished or self.status == RETRYING:
+        if self.finished or self.status == JobStatus.RETRYING:
             return 1.0
         return min(1.0, self.bytes_read / self.size) if self.size else 0.0
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.config import LoaderConfig
-from shared.domain.jobs import FAILED, ObjectRef
+from shared.domain.jobs import JobStatus, ObjectRef
 from shared.observability import log_job, logger, metrics, tracer
 from shared.ports import LambdaContext
 
@@ -126,7 +126,7 @@ def emit(report: Report) -> None:
     metrics.add_metric(name="PutRecordsCalls", unit=MetricUnit.Count, value=t.requests)
     metrics.add_metric(name="ThrottledEntries", unit=MetricUnit.Count, value=t.throttled)
     metrics.add_metric(name="BytesSent", unit=MetricUnit.Bytes, value=t.bytes_sent)
-    if report.outcome == FAILED:
+    if report.outcome == JobStatus.FAILED:
         metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
 
 

@@ -18,7 +18,7 @@ from shared.domain.errors import (
     LeaseLostError,
 )
 from shared.domain.failures import Failure, Kind, classify
-from shared.domain.jobs import QUEUED, RUNNING, Job, ObjectRef
+from shared.domain.jobs import Job, JobStatus, ObjectRef
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import ObjectInfo
 from shared.domain.timestamps import now_iso
@@ -74,10 +74,12 @@ class Chain:
                 "job opened" if job else "job exists (duplicate event)", extra={"key": ref.key}
             )
             if job is not None:
-                opened = Job(ref.job_id, ref.bucket, ref.key, ref.version_id, etag, size, QUEUED)
-                run.ports.events.changed(opened, QUEUED, None)
-                job.extra["previous_status"] = QUEUED
-                run.ports.events.changed(job, RUNNING, QUEUED)
+                opened = Job(
+                    ref.job_id, ref.bucket, ref.key, ref.version_id, etag, size, JobStatus.QUEUED
+                )
+                run.ports.events.changed(opened, JobStatus.QUEUED, None)
+                job.extra["previous_status"] = JobStatus.QUEUED
+                run.ports.events.changed(job, JobStatus.RUNNING, JobStatus.QUEUED)
                 return self._run_leased(job, owner, 0, context, final)
         return self.resume(ref.job_id, 0, context, final)
 
@@ -91,7 +93,7 @@ class Chain:
         except (JobFinishedError, JobNotFoundError) as exc:
             logger.info("job not run", extra={"reason": str(exc)})
             return Report(job_id, "skipped")
-        run.ports.events.changed(job, RUNNING, job.extra.get("previous_status"))
+        run.ports.events.changed(job, JobStatus.RUNNING, job.extra.get("previous_status"))
         return self._run_leased(job, owner, hop, context, final)
 
     def _head(self, ref: ObjectRef) -> ObjectInfo | None:
@@ -131,7 +133,7 @@ class Chain:
                 if claimed is not None:
                     return claimed
             # Items past the checkpoint are a crashed run's: a job that was only queued has none.
-            fresh = job.extra.get("previous_status") == QUEUED and job.cursor.seq == 0
+            fresh = job.extra.get("previous_status") == JobStatus.QUEUED and job.cursor.seq == 0
             if not fresh:
                 cleared = p.records.delete_from(
                     job.job_id, job.cursor.seq, fence=p.jobs.fence(owner)

@@ -15,16 +15,7 @@ from shared.delivery.partition_keys import field_key, record_id_key
 from shared.delivery.sending import Sender
 from shared.domain.errors import LedgerError
 from shared.domain.failures import Failure
-from shared.domain.jobs import (
-    COMPLETED,
-    COMPLETED_WITH_ERRORS,
-    FAILED,
-    QUEUED,
-    RETRYING,
-    RUNNING,
-    Counts,
-    Job,
-)
+from shared.domain.jobs import Counts, Job, JobStatus
 from shared.domain.limits import KinesisLimits
 from shared.job_sender import make_sender
 from shared.observability import logger
@@ -62,7 +53,9 @@ class IngestPorts:
 
 def finished_status(counts: Counts) -> str:
     """How a job ends once nothing is failed."""
-    return COMPLETED_WITH_ERRORS if counts.rejected or counts.dead else COMPLETED
+    return (
+        JobStatus.COMPLETED_WITH_ERRORS if counts.rejected or counts.dead else JobStatus.COMPLETED
+    )
 
 
 @dataclass(slots=True)
@@ -113,12 +106,12 @@ class RunContext:
                 RetryRequest(job.job_id, 1).body(), self.config.retry_delay_seconds
             )
             status = ledger.checkpoint(
-                cursor, size, status=RETRYING, unless_none_failed=finished_status
+                cursor, size, status=JobStatus.RETRYING, unless_none_failed=finished_status
             )
         else:
             status = ledger.checkpoint(cursor, size, status=finished_status(counts))
         assert status is not None
-        self.ports.events.changed(job, status, RUNNING)
+        self.ports.events.changed(job, status, JobStatus.RUNNING)
         logger.info("input read", extra={"status": status, "counts": counts.as_dict()})
         return Report(job.job_id, status, ledger.totals)
 
@@ -130,14 +123,14 @@ class RunContext:
         ledger.checkpoint(
             cursor or job.cursor,
             job.bytes_read if bytes_read is None else bytes_read,
-            status=FAILED,
+            status=JobStatus.FAILED,
             error=failure.job_error,
             error_code=failure.code,
         )
         job.error = failure.job_error
-        self.ports.events.changed(job, FAILED, RUNNING)
+        self.ports.events.changed(job, JobStatus.FAILED, JobStatus.RUNNING)
         logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
-        return Report(job.job_id, FAILED, ledger.totals)
+        return Report(job.job_id, JobStatus.FAILED, ledger.totals)
 
     def fail_unfinished(self, job_id: str, failure: Failure, *, cut: bool = False) -> None:
         """Fail a job that is not finished, unless a live invocation holds its lease (that one ends
@@ -146,12 +139,16 @@ class RunContext:
         fail it then, never leaving it running."""
         jobs = self.ports.jobs
         was = jobs.fail_unfinished(
-            job_id, failure.job_error, failure.code, (QUEUED, RUNNING), self.clock()
+            job_id,
+            failure.job_error,
+            failure.code,
+            (JobStatus.QUEUED, JobStatus.RUNNING),
+            self.clock(),
         )
         if was is not None:
             was.error = failure.job_error
-            self.ports.events.changed(was, FAILED, was.status)
+            self.ports.events.changed(was, JobStatus.FAILED, was.status)
         elif cut:
             job = jobs.get(job_id)
-            if job is not None and job.status == RUNNING:
+            if job is not None and job.status == JobStatus.RUNNING:
                 raise LedgerError(f"{failure.job_error} (the job was leased; failing it again)")

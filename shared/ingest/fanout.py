@@ -11,7 +11,6 @@ or duplicated message finds its range counted, leased or done, and at most re-qu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from shared.delivery.batches import Batcher
@@ -26,7 +25,7 @@ from shared.domain.errors import (
     LeaseLostError,
 )
 from shared.domain.failures import Failure, Kind, classify
-from shared.domain.jobs import COMPLETED, FAILED, RUNNING, Counts, Job
+from shared.domain.jobs import Counts, Job, JobStatus, Progress
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor, Fence
 from shared.domain.ranges import FanOut, RangeProgress, cut
@@ -58,29 +57,15 @@ class RangeCheckpoints:
     def fence(self, owner: str) -> Fence:
         return Fence(f"r{self._index}_owner", owner)
 
-    def record_progress(
-        self,
-        job: Job,
-        owner: str,
-        cursor: Cursor,
-        delta: Counts,
-        bytes_read: int,
-        requests: int,
-        *,
-        status: str | None = None,
-        release: bool = False,
-        error: str | None = None,
-        error_code: str | None = None,
-        unless_none_failed: Callable[[Counts], str] | None = None,
-    ) -> str | None:
+    def record_progress(self, job: Job, owner: str, progress: Progress) -> str | None:
         """A range's part: its status is the range's (done, or stopped), never the job's."""
-        done = status is not None and status != FAILED
-        self.progress = self._store.record_progress(
-            job.job_id, self._index, owner, cursor, delta, bytes_read - self._position, requests,
-            done=done, release=release or status is not None,
-        )  # fmt: skip
-        self._position = bytes_read
-        if self.progress.status != RUNNING and not (done or release or status):
+        status = progress.status
+        done = status is not None and status != JobStatus.FAILED
+        part = replace(progress, bytes_read=progress.bytes_read - self._position,
+                       release=progress.release or status is not None)  # fmt: skip
+        self.progress = self._store.record_progress(job.job_id, self._index, owner, part, done=done)
+        self._position = progress.bytes_read
+        if self.progress.status != JobStatus.RUNNING and not (done or progress.release or status):
             raise LeaseLostError(f"job {job.job_id} is {self.progress.status}: range stopped")
         return status
 
@@ -172,7 +157,12 @@ class FanOutRuns:
     def count(self, task: RangeTask) -> Report:
         ports = self.run.ports
         job, fan = self.ranges.read(task.job_id) or (None, None)
-        if job is None or fan is None or job.status != RUNNING or task.index >= fan.ranges - 1:
+        if (
+            job is None
+            or fan is None
+            or job.status != JobStatus.RUNNING
+            or task.index >= fan.ranges - 1
+        ):
             return self._report(task.job_id, "skipped")  # the last range is never counted
         after: FanOut | None = fan  # a repeat: the cut as just read decides
         if task.index not in fan.counts:
@@ -291,14 +281,14 @@ class FanOutRuns:
             ports.ingest_queue.send(RangeTask(job.job_id, index, SEND, task.hop + 1).body())
             logger.info("range continues", extra={"range": index, "hop": task.hop + 1})
             return self._report(job.job_id, "continued", ledger)
-        ledger.checkpoint(end.settled.resume, end_offset, status=COMPLETED)
+        ledger.checkpoint(end.settled.resume, end_offset, status=JobStatus.COMPLETED)
         progress = checkpoints.progress
         assert progress is not None
         logger.info(
             "range done",
             extra={"range": index, "done": progress.ranges_done, "of": progress.ranges},
         )
-        if progress.ranges_done >= progress.ranges and progress.status == RUNNING:
+        if progress.ranges_done >= progress.ranges and progress.status == JobStatus.RUNNING:
             self._finish_if_all_done(job.job_id, context)
         return self._report(job.job_id, "range_done", ledger)
 
@@ -328,14 +318,14 @@ class FanOutRuns:
         logger.error("job failed", extra={"error": failure.job_error, "error_code": failure.code})
         if failure.retriable and isinstance(exc, BaseException):
             raise exc
-        return self._report(ledger.job.job_id, FAILED, ledger)
+        return self._report(ledger.job.job_id, JobStatus.FAILED, ledger)
 
     # -- the end -----------------------------------------------------------------------------
     def _finish_if_all_done(self, job_id: str, context: LambdaContext) -> Report:
         """Finish the job if every range is done and it still runs (whoever gets here first)."""
         run = self.run
         job, fan = self.ranges.read(job_id) or (None, None)
-        if fan is None or job is None or job.status != RUNNING or not fan.finished:
+        if fan is None or job is None or job.status != JobStatus.RUNNING or not fan.finished:
             return self._report(job_id, "skipped")
         owner, until = run.lease(context)
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from shared.config import TRACK_ALL, LoaderConfig
 from shared.delivery.sending import RequestOutcome
-from shared.domain.jobs import REC_FAILED, REJECTED, SENT, Counts, Job, LedgerItem
+from shared.domain.jobs import Counts, Job, LedgerItem, Progress, RecordStatus
 from shared.domain.models import Cursor, Rejection
 from shared.domain.timestamps import now_iso
 from shared.ports import Checkpoints, ObjectStore, RecordLedger
@@ -94,20 +94,20 @@ class Ledger:
         for failed in outcome.failed:
             e = failed.entry
             items.append(self._item(
-                e.seq, e.line, e.offset, REC_FAILED, partition_key=e.partition_key,
+                e.seq, e.line, e.offset, RecordStatus.FAILED, partition_key=e.partition_key,
                 error_code=failed.error_code, error_message=failed.error_message, attempts=failed.attempts,
                 **self._payload(e.seq, e.data),
             ))  # fmt: skip
         for r in rejections:
             items.append(self._item(
-                r.seq, r.line, r.offset, REJECTED, error_code=r.code, error_message=r.reason, attempts=0,
+                r.seq, r.line, r.offset, RecordStatus.REJECTED, error_code=r.code, error_message=r.reason, attempts=0,
                 **self._payload(r.seq, r.raw),
             ))  # fmt: skip
         if self._config.record_tracking == TRACK_ALL:
             for s in outcome.sent:
                 e = s.entry
                 items.append(self._item(
-                    e.seq, e.line, e.offset, SENT, partition_key=e.partition_key, shard_id=s.shard_id,
+                    e.seq, e.line, e.offset, RecordStatus.SENT, partition_key=e.partition_key, shard_id=s.shard_id,
                     sequence_number=s.sequence_number, attempts=s.attempts,
                 ))  # fmt: skip
         self._items.extend(items)
@@ -154,9 +154,8 @@ class Ledger:
         """Items first, then the cursor and counters in one conditional write: never ahead of the
         ledger. Returns the status written, if any."""
         self.flush_items()
-        status = self._jobs.record_progress(
-            self.job, self._owner, cursor, self._delta, bytes_read, self._requests, **finish
-        )
+        progress = Progress(cursor, self._delta, bytes_read, self._requests, **finish)
+        status = self._jobs.record_progress(self.job, self._owner, progress)
         self.job.counts.add(self._delta)
         self.job.cursor, self.job.bytes_read = cursor, bytes_read
         self._delta, self._requests, self._units_since, self._last = Counts(), 0, 0, self._clock()

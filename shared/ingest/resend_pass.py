@@ -9,7 +9,7 @@ from shared.delivery.batches import Batcher
 from shared.delivery.routing import PER_KEY
 from shared.delivery.sending import Sender
 from shared.domain.errors import RecordError
-from shared.domain.jobs import REC_FAILED, SENT, LedgerItem
+from shared.domain.jobs import LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
 from shared.domain.timestamps import now_iso
@@ -65,7 +65,7 @@ def _resend_pages(
     deadline = run.monotonic() + remaining - margin  # as a retry round's
     batcher = Batcher.for_sender(limits, sender.routing, len(sender.shard_map))
     while True:  # a page at least, so each invocation moves the job on
-        page, start = p.records.by_status(job.job_id, REC_FAILED, RESEND_PAGE, start)
+        page, start = p.records.by_status(job.job_id, RecordStatus.FAILED, RESEND_PAGE, start)
         by_seq: dict[int, LedgerItem] = {}
         entries: list[Entry] = []
         for item in page:
@@ -84,7 +84,7 @@ def _resend_pages(
             moves = [sent_move(by_seq[s.entry.seq], s, now, retry=False) for s in outcome.sent]
             moves += [still_failed_move(by_seq[f.entry.seq], f, now) for f in outcome.failed]
             applied = p.moves.apply(job.job_id, moves)
-            recovered += sum(1 for m in applied if m.values["status"] == SENT)
+            recovered += sum(1 for m in applied if m.values["status"] == RecordStatus.SENT)
         if not start:
             break
         if context.get_remaining_time_in_millis() / 1000 < margin:

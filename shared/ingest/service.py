@@ -16,7 +16,7 @@ from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.domain.errors import ConfigError, JobBusyError, LeaseLostError
 from shared.domain.failures import Failure, dead_lettered
-from shared.domain.jobs import FAILED, ObjectRef
+from shared.domain.jobs import JobStatus, ObjectRef
 from shared.domain.timestamps import now_iso
 from shared.observability import log_job, logger
 from shared.ports import LambdaContext
@@ -140,7 +140,7 @@ class IngestService:
             raise
         except Exception as exc:
             settle_failure(exc, final, lambda failure: self._fail_unfinished(message, failure))
-            return Report(job_id, FAILED)
+            return Report(job_id, JobStatus.FAILED)
         finally:
             self.ports.events.flush()
 

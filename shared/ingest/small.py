@@ -20,7 +20,7 @@ from shared.delivery.packing import to_entries
 from shared.delivery.sending import Failed, RequestOutcome, Sent
 from shared.domain.errors import ConfigError, LeaseLostError
 from shared.domain.failures import Failure, classify
-from shared.domain.jobs import QUEUED, RUNNING, Job, ObjectRef
+from shared.domain.jobs import Job, JobStatus, ObjectRef
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor, Entry, Rejection
 from shared.domain.timestamps import now_iso
@@ -100,8 +100,8 @@ class SmallFiles:
             if job is None:
                 regular.append(f)  # a duplicate event, or a job another invocation opened
                 continue
-            p.events.changed(job, QUEUED, None)
-            p.events.changed(job, RUNNING, QUEUED)
+            p.events.changed(job, JobStatus.QUEUED, None)
+            p.events.changed(job, JobStatus.RUNNING, JobStatus.QUEUED)
             ledger = s.ledger(job, owner)
             opened.append(_Job(f, job, data, ledger))
         if not opened:

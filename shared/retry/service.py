@@ -17,19 +17,7 @@ from shared.config import LoaderConfig
 from shared.delivery.batches import Batcher
 from shared.delivery.sending import Failed, Sender, Sent
 from shared.domain.failures import Failure, classify, dead_lettered
-from shared.domain.jobs import (
-    COMPLETED,
-    COMPLETED_WITH_ERRORS,
-    DEAD,
-    FAILED,
-    QUEUED,
-    REC_FAILED,
-    RETRYING,
-    RUNNING,
-    SENT,
-    Job,
-    LedgerItem,
-)
+from shared.domain.jobs import Job, JobStatus, LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry, Transition
 from shared.domain.timestamps import now_iso
@@ -130,11 +118,11 @@ class RetryService:
     def _fail_retrying(self, request: RetryRequest, error: str, failure: Failure) -> None:
         message = f"{error}: {failure.message}"
         was = self.ports.jobs.fail_unfinished(
-            request.job_id, message, failure.code, (RETRYING,), self._clock()
+            request.job_id, message, failure.code, (JobStatus.RETRYING,), self._clock()
         )
         if was is not None:
             was.error = message
-            self.ports.events.changed(was, FAILED, was.status)
+            self.ports.events.changed(was, JobStatus.FAILED, was.status)
 
     def _handle(self, request: RetryRequest, context: LambdaContext) -> RetryReport:
         log_job(request.job_id)
@@ -164,13 +152,21 @@ class RetryService:
     def _retry(self, job: Job, request: RetryRequest, context: LambdaContext) -> RetryReport:
         p, c = self.ports, self.config
         report = RetryReport(job.job_id, "finished")
-        statuses = (REC_FAILED, DEAD) if request.include_dead else (REC_FAILED,)
-        if job.status in (COMPLETED, COMPLETED_WITH_ERRORS) and (
+        statuses = (
+            (RecordStatus.FAILED, RecordStatus.DEAD)
+            if request.include_dead
+            else (RecordStatus.FAILED,)
+        )
+        if job.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS) and (
             job.counts.failed or request.include_dead
         ):
-            was = p.lease.set_status(job.job_id, RETRYING, (COMPLETED, COMPLETED_WITH_ERRORS))
+            was = p.lease.set_status(
+                job.job_id,
+                JobStatus.RETRYING,
+                (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS),
+            )
             if was is not None:
-                p.events.changed(was, RETRYING, was.status)
+                p.events.changed(was, JobStatus.RETRYING, was.status)
         limits = p.stream.limits(c.max_request_kib)
         sender = make_sender(
             c, p.stream, job, limits, ATTEMPTS_PER_ROUND, self._monotonic, self._sleep
@@ -200,7 +196,7 @@ class RetryService:
         start = None
         while True:
             page, start = self.ports.records.by_status(job.job_id, status, PAGE, start)
-            if job.status in (QUEUED, RUNNING):
+            if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
                 page = [i for i in page if i.seq < job.cursor.seq]
             if page:
                 yield page
@@ -237,7 +233,7 @@ class RetryService:
                 )
                 moves.append(
                     self._move(
-                        item, now, status=DEAD, error_code=failure.code,
+                        item, now, status=RecordStatus.DEAD, error_code=failure.code,
                         error_message=f"cannot be resent: {failure.message}",
                     )
                 )  # fmt: skip
@@ -257,9 +253,11 @@ class RetryService:
         applied = self.ports.ledger.apply(job.job_id, moves)
         for applied_move in applied:
             status = applied_move.values["status"]
-            report.recovered += status == SENT
-            report.failed += status == REC_FAILED
-            report.dead += status == DEAD and applied_move.from_status != DEAD
+            report.recovered += status == RecordStatus.SENT
+            report.failed += status == RecordStatus.FAILED
+            report.dead += (
+                status == RecordStatus.DEAD and applied_move.from_status != RecordStatus.DEAD
+            )
         if len(applied) < len(moves):
             report.notes.append(
                 f"{len(moves) - len(applied)} records changed meanwhile and were left as they were"
@@ -276,7 +274,7 @@ class RetryService:
 
     def _failed(self, item: LedgerItem, failed: Failed, now: str) -> Transition:
         retries = item.retries + 1
-        status = DEAD if retries >= self.config.max_retries else REC_FAILED
+        status = RecordStatus.DEAD if retries >= self.config.max_retries else RecordStatus.FAILED
         return self._move(
             item, now, status=status, retries=retries, attempts=item.attempts + failed.attempts,
             error_code=failed.error_code, error_message=failed.error_message,
@@ -298,11 +296,15 @@ class RetryService:
             )
             p.retry_queue.send(body, min(MAX_DELAY_SECONDS, int(delay)))
             report.outcome = "scheduled"
-        elif job.status == RETRYING:
-            final = COMPLETED_WITH_ERRORS if job.counts.rejected or job.counts.dead else COMPLETED
-            was = p.lease.set_status(job_id, final, (RETRYING,), require_no_failed=True)
+        elif job.status == JobStatus.RETRYING:
+            final = (
+                JobStatus.COMPLETED_WITH_ERRORS
+                if job.counts.rejected or job.counts.dead
+                else JobStatus.COMPLETED
+            )
+            was = p.lease.set_status(job_id, final, (JobStatus.RETRYING,), require_no_failed=True)
             if was is not None:
-                p.events.changed(was, final, RETRYING)
+                p.events.changed(was, final, JobStatus.RETRYING)
         logger.info(
             "retry round done",
             extra={"round": request.round, "recovered": report.recovered, "failed": report.failed,

@@ -7,7 +7,7 @@ import pytest
 
 from shared.adapters.jobs_table import JobsTable
 from shared.domain.errors import LeaseLostError
-from shared.domain.jobs import COMPLETED, COMPLETED_WITH_ERRORS, RETRYING, Counts, ObjectRef
+from shared.domain.jobs import Counts, JobStatus, ObjectRef, Progress
 from shared.ingest.context import finished_status
 from tests.integration import stack as moto_stack
 
@@ -29,7 +29,11 @@ def running_job(ddb, failed: int, dead: int = 0):
 
 @pytest.mark.parametrize(
     ("failed", "dead", "expected"),
-    [(2, 0, RETRYING), (0, 0, COMPLETED), (0, 1, COMPLETED_WITH_ERRORS)],
+    [
+        (2, 0, JobStatus.RETRYING),
+        (0, 0, JobStatus.COMPLETED),
+        (0, 1, JobStatus.COMPLETED_WITH_ERRORS),
+    ],
 )
 def test_retrying_is_written_only_while_a_record_is_failed(
     aws, monkeypatch, failed, dead, expected
@@ -38,9 +42,10 @@ def test_retrying_is_written_only_while_a_record_is_failed(
     moto_stack.create(monkeypatch)
     ddb = boto3.client("dynamodb", region_name=moto_stack.REGION)
     jobs, job = running_job(ddb, failed, dead)
-    written = jobs.record_progress(
-        job, OWNER, job.cursor, Counts(), 10, 0, status=RETRYING, unless_none_failed=finished_status
+    finishing = Progress(
+        job.cursor, Counts(), 10, status=JobStatus.RETRYING, unless_none_failed=finished_status
     )
+    written = jobs.record_progress(job, OWNER, finishing)
     stored = jobs.get(job.job_id)
     assert stored is not None
     assert (written, stored.status, stored.lease_owner) == (expected, expected, None)
@@ -51,7 +56,9 @@ def test_a_lost_lease_is_still_lost_when_nothing_is_failed(aws, monkeypatch):
     ddb = boto3.client("dynamodb", region_name=moto_stack.REGION)
     jobs, job = running_job(ddb, 0)
     with pytest.raises(LeaseLostError):
-        jobs.record_progress(job, "someone-else", job.cursor, Counts(), 10, 0, status=RETRYING,
-                             unless_none_failed=finished_status)  # fmt: skip
+        finishing = Progress(
+            job.cursor, Counts(), 10, status=JobStatus.RETRYING, unless_none_failed=finished_status
+        )
+        jobs.record_progress(job, "someone-else", finishing)
     stored = jobs.get(job.job_id)
     assert stored is not None and stored.status == "running"

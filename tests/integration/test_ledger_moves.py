@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 
 from shared.adapters.records_table import LedgerTransactions, RecordsTable
-from shared.domain.jobs import REC_FAILED, SENT, LedgerItem
+from shared.domain.jobs import LedgerItem, RecordStatus
 from shared.resend import move
 from tests.integration import stack as moto_stack
 
@@ -29,10 +29,11 @@ def failed_ledger(ddb, n: int) -> list:
         Item={"job_id": {"S": JOB}, "n_failed": {"N": str(n)}, "n_sent": {"N": "0"}},
     )
     items = [
-        LedgerItem(JOB, seq, REC_FAILED, "t0", partition_key="k", payload=b"x") for seq in range(n)
+        LedgerItem(JOB, seq, RecordStatus.FAILED, "t0", partition_key="k", payload=b"x")
+        for seq in range(n)
     ]
     RecordsTable(ddb, moto_stack.RECORDS, moto_stack.JOBS).put(items)
-    return [move(item, "t1", status=SENT) for item in items]
+    return [move(item, "t1", status=RecordStatus.SENT) for item in items]
 
 
 def test_moves_changed_meanwhile_are_left_and_the_rest_applied_in_few_requests(aws, monkeypatch):
