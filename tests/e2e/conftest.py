@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -100,7 +99,9 @@ def start_local(tmp_path: Path, *extra: str) -> Iterator[Running]:
     try:
         yield Running(json.loads(state_file.read_text()), state_file)
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        # SIGTERM, which stops the stack as Ctrl-C does: a pytest-xdist worker's children inherit
+        # SIGINT ignored, so a Ctrl-C sent here would wait out the timeout below
+        proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
