@@ -10,11 +10,12 @@ from typing import Any
 from bench import datagen
 from bench.ingest_child import NullStream
 from shared.delivery.batches import Batcher
+from shared.delivery.outcomes import SendPolicy
 from shared.delivery.pacing import ShardPacer
 from shared.delivery.packing import to_entries
 from shared.delivery.partition_keys import field_key
 from shared.delivery.routing import PER_KEY, Routing
-from shared.delivery.sending import Sender, SendPolicy
+from shared.delivery.sending import Sender
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
 from shared.readers import ReadOptions, open_records

@@ -19,7 +19,7 @@ from shared.adapters.objects import Objects
 from shared.adapters.queues import Queue
 from shared.adapters.records_table import RecordsTable
 from shared.config import LoaderConfig
-from shared.delivery.sending import EntryResult
+from shared.delivery.outcomes import EntryResult
 from shared.delivery.shards import ShardMap
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry

@@ -8,9 +8,9 @@ from typing import Any
 
 from bench.simulator import RECORDS_PER_S, LaneClockSender, ShardSimulator, VirtualClock
 from shared.delivery.batches import Batcher
+from shared.delivery.outcomes import SendPolicy
 from shared.delivery.pacing import ShardPacer
 from shared.delivery.routing import NONE, PER_KEY, Routing
-from shared.delivery.sending import SendPolicy
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
 

@@ -14,8 +14,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.delivery.outcomes import THROTTLED, EntryResult
 from shared.delivery.routing import PER_KEY
-from shared.delivery.sending import THROTTLED, EntryResult, Sender
+from shared.delivery.sending import Sender
 from shared.delivery.shards import ShardMap
 from shared.domain.limits import MIB, KinesisLimits
 from shared.domain.models import Entry

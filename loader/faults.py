@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from shared.delivery.sending import INTERNAL, THROTTLED
+from shared.delivery.outcomes import INTERNAL, THROTTLED
 
 _EVENT = "kinesis.PutRecords"
 _CONTEXT_KEY = "loader_faults"

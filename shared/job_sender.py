@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from shared.config import LoaderConfig
 from shared.delivery.options import META_AGGREGATE, META_ORDERING, parse_aggregate, parse_ordering
+from shared.delivery.outcomes import SendPolicy, StreamPort
 from shared.delivery.pacing import ShardPacer
 from shared.delivery.routing import Routing
-from shared.delivery.sending import Sender, SendPolicy, StreamPort
+from shared.delivery.sending import Sender
 from shared.domain.jobs import Job
 from shared.domain.limits import KinesisLimits
 

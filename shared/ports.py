@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from shared.delivery.sending import StreamPort
+from shared.delivery.outcomes import StreamPort
 from shared.domain.jobs import Job, LedgerItem, ObjectRef, Progress
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Fence, ObjectInfo, Transition

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.delivery.sending import Failed, Sent
+from shared.delivery.outcomes import Failed, Sent
 from shared.domain.errors import PAYLOAD_MISSING, RecordError
 from shared.domain.jobs import LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
@@ -52,5 +52,15 @@ def still_failed_move(item: LedgerItem, failed: Failed, now: str) -> Transition:
     """Sent again outside a retry round and failed again: still `failed`, its attempts counted."""
     return move(
         item, now, status=RecordStatus.FAILED, retries=item.retries, attempts=item.attempts + failed.attempts,
+        error_code=failed.error_code, error_message=failed.error_message,
+    )  # fmt: skip
+
+
+def failed_move(item: LedgerItem, failed: Failed, now: str, max_retries: int) -> Transition:
+    """Sent again in a retry round and failed again: one more retry spent, `dead` once they run out."""
+    retries = item.retries + 1
+    status = RecordStatus.DEAD if retries >= max_retries else RecordStatus.FAILED
+    return move(
+        item, now, status=status, retries=retries, attempts=item.attempts + failed.attempts,
         error_code=failed.error_code, error_message=failed.error_message,
     )  # fmt: skip

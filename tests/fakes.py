@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.delivery.sending import EntryResult
+from shared.delivery.outcomes import EntryResult
 from shared.delivery.shards import ShardMap
 from shared.domain.errors import (
     PAYLOAD_MISSING,

@@ -32,7 +32,7 @@ from typing import Any
 from loader.crash_points import point_names
 from shared.config import LoaderConfig
 from shared.delivery.aggregation import deaggregate
-from shared.delivery.sending import EntryResult
+from shared.delivery.outcomes import EntryResult
 from shared.domain.errors import InputFileError, StreamRetriableError
 from shared.domain.jobs import ObjectRef
 from shared.domain.limits import KinesisLimits

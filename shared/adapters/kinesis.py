@@ -15,7 +15,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from shared.delivery.sending import EntryResult
+from shared.delivery.outcomes import EntryResult
 from shared.delivery.shards import ShardMap
 from shared.domain.errors import StreamFatalError, StreamRetriableError
 from shared.domain.limits import DEFAULT_RECORD_KIB, KinesisLimits

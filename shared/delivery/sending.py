@@ -13,15 +13,28 @@ lanes, layers, aggregates) is `shared/delivery/routing.py`; this module puts the
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
+from shared.delivery.outcomes import (
+    OUT_OF_TIME,
+    RETRIABLE_ENTRY_CODES,
+    THROTTLED,
+    EntryResult,
+    RequestOutcome,
+    SendPolicy,
+    StreamPort,
+    attach_settled,
+    entry_code,
+    fail_members,
+    send_members,
+    settled_before,
+)
 from shared.delivery.pacing import ShardPacer
 from shared.delivery.routing import (
     NONE,
@@ -35,82 +48,6 @@ from shared.delivery.shards import ShardMap
 from shared.domain.errors import StreamRetriableError
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
-
-THROTTLED = "ProvisionedThroughputExceededException"
-INTERNAL = "InternalFailure"
-RETRIABLE_ENTRY_CODES = frozenset({THROTTLED, INTERNAL})
-
-
-@dataclass(frozen=True, slots=True)
-class EntryResult:
-    """One line of a PutRecords response: a shard and sequence number, or an error code."""
-
-    shard_id: str | None = None
-    sequence_number: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-
-
-OUT_OF_TIME = EntryResult(
-    error_code=THROTTLED,
-    error_message="not sent: the shard's pace would have passed the invocation's deadline",
-)
-
-
-class StreamPort(Protocol):
-    def put_records(self, entries: Sequence[Entry]) -> list[EntryResult]:
-        """Results by index. Raises StreamRetriableError or StreamFatalError for the whole call."""
-        ...
-
-    def shard_map(self, refresh: bool = False) -> ShardMap:
-        """The stream's open shards (cached; `refresh` asks the stream again)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class SendPolicy:
-    max_attempts: int = 8
-    max_elapsed_s: float = 120.0
-    base_delay_s: float = 0.05
-    max_delay_s: float = 5.0
-    max_in_flight: int = 4
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.max_in_flight < 1:
-            raise ValueError("max_attempts and max_in_flight must be at least 1")
-
-
-@dataclass(slots=True)
-class Sent:
-    entry: Entry
-    shard_id: str
-    sequence_number: str
-    attempts: int
-
-
-@dataclass(slots=True)
-class Failed:
-    entry: Entry
-    error_code: str
-    error_message: str
-    attempts: int
-
-
-@dataclass(slots=True)
-class RequestOutcome:
-    """What became of one packed request, entries in request order within each list."""
-
-    sent: list[Sent] = field(default_factory=list)
-    failed: list[Failed] = field(default_factory=list)
-    calls: int = 0
-    throttled: int = 0
-
-    def merge(self, other: RequestOutcome) -> None:
-        self.sent += other.sent
-        self.failed += other.failed
-        self.calls += other.calls
-        self.throttled += other.throttled
-
 
 MAP_REFRESH_INTERVAL_S = 1.0  # ListShards at most this often per sender, however stale the map
 # With per-key order, an entry is tried up to PATIENCE times max_attempts while the stream takes
@@ -189,7 +126,7 @@ class Sender:
         try:
             self._send(request, outcome, ids, stop)
         except BaseException as exc:
-            _attach(exc, outcome)
+            attach_settled(exc, outcome)
             raise
         return outcome
 
@@ -203,14 +140,14 @@ class Sender:
             results = self._call(pending, ids, outcome, stop)
             if results is None:  # paced past the deadline: handed on, not sent
                 for entry in pending:
-                    _fail(outcome, entry, OUT_OF_TIME, attempt - 1)
+                    fail_members(outcome, entry, OUT_OF_TIME, attempt - 1)
                 break
             retry: list[tuple[Entry, EntryResult]] = []
             took: set[int] = set()
             throttled: set[int] = set()
             for entry, result in zip(pending, results, strict=True):
                 if result.error_code is None:
-                    _sent(outcome, entry, result, attempt)
+                    send_members(outcome, entry, result, attempt)
                     took.add(entry.shard)
                     if result.shard_id and result.shard_id != ids[entry.shard]:
                         self._stale = True  # the stream put it elsewhere: it has resharded
@@ -219,7 +156,7 @@ class Sender:
                     if result.error_code == THROTTLED:
                         throttled.add(entry.shard)
                 else:
-                    _fail(outcome, entry, result, attempt)
+                    fail_members(outcome, entry, result, attempt)
             outcome.throttled += sum(1 for _, r in retry if r.error_code == THROTTLED)
             self._streak = 0 if took else self._streak + 1
             for shard in throttled:
@@ -231,7 +168,7 @@ class Sender:
             delay = self.backoff(attempt)
             if self._clock() + delay > stop or self._out_of_patience(attempt):
                 for entry, result in retry:
-                    _fail(outcome, entry, result, attempt)
+                    fail_members(outcome, entry, result, attempt)
                 break
             self._sleep(delay)
             pending = [e for e, _ in retry]
@@ -262,7 +199,7 @@ class Sender:
             return self._port.put_records(pending)
         except StreamRetriableError as exc:
             # The whole call failed, perhaps after being written: every entry is resent (at least once).
-            result = EntryResult(error_code=_entry_code(exc.code), error_message=exc.message)
+            result = EntryResult(error_code=entry_code(exc.code), error_message=exc.message)
             return [result] * len(pending)
 
     # -- batches ---------------------------------------------------------------------
@@ -329,7 +266,7 @@ class Sender:
         outcome.sent.sort(key=lambda s: s.entry.seq)
         outcome.failed.sort(key=lambda f: f.entry.seq)
         if error is not None:
-            _attach(error, outcome)
+            attach_settled(error, outcome)
             raise error
         return outcome
 
@@ -374,36 +311,3 @@ class _Started:
     tail: Lane
     deadline: float | None
     abort: threading.Event
-
-
-_SETTLED = "loader_settled_before"
-
-
-def _attach(exc: BaseException, outcome: RequestOutcome) -> None:
-    with contextlib.suppress(AttributeError):  # a type that takes no attributes: nothing to carry
-        setattr(exc, _SETTLED, outcome)
-
-
-def settled_before(exc: BaseException) -> RequestOutcome | None:
-    """What a batch or request that stopped on `exc` had settled (sent or given up) before it."""
-    outcome = getattr(exc, _SETTLED, None)
-    return outcome if isinstance(outcome, RequestOutcome) else None
-
-
-def _sent(outcome: RequestOutcome, entry: Entry, result: EntryResult, attempt: int) -> None:
-    shard, number = result.shard_id or "", result.sequence_number or ""
-    for member in entry.members or (entry,):
-        outcome.sent.append(Sent(member, shard, number, attempt))
-
-
-def _fail(outcome: RequestOutcome, entry: Entry, result: EntryResult, attempt: int) -> None:
-    for member in entry.members or (entry,):
-        outcome.failed.append(_failed(member, result, attempt))
-
-
-def _entry_code(call_code: str) -> str:
-    return THROTTLED if "Throughput" in call_code or "Throttl" in call_code else INTERNAL
-
-
-def _failed(entry: Entry, result: EntryResult, attempts: int) -> Failed:
-    return Failed(entry, result.error_code or INTERNAL, result.error_message or "", attempts)

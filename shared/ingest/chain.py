@@ -8,8 +8,8 @@ from typing import Any
 
 from shared.delivery.batches import Batcher
 from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.delivery.outcomes import settled_before
 from shared.delivery.packing import to_entries
-from shared.delivery.sending import settled_before
 from shared.domain.errors import (
     ConfigError,
     InputFileError,

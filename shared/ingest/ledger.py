@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.config import TRACK_ALL, LoaderConfig
-from shared.delivery.sending import RequestOutcome
+from shared.delivery.outcomes import RequestOutcome
 from shared.domain.jobs import Counts, Job, LedgerItem, Progress, RecordStatus
 from shared.domain.models import Cursor, Rejection
 from shared.domain.timestamps import now_iso

@@ -16,8 +16,8 @@ from typing import Any
 
 from shared.delivery.batches import Batcher
 from shared.delivery.options import META_AGGREGATE, META_FORMAT, META_KEY_FIELD, META_ORDERING
+from shared.delivery.outcomes import Failed, RequestOutcome, Sent
 from shared.delivery.packing import to_entries
-from shared.delivery.sending import Failed, RequestOutcome, Sent
 from shared.domain.errors import ConfigError, LeaseLostError
 from shared.domain.failures import Failure, classify
 from shared.domain.jobs import Job, JobStatus, ObjectRef

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.delivery.batches import Batcher
-from shared.delivery.sending import Failed, Sender, Sent
+from shared.delivery.sending import Sender
 from shared.domain.failures import Failure, classify, dead_lettered
 from shared.domain.jobs import Job, JobStatus, LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
@@ -36,7 +36,7 @@ from shared.ports import (
     Stream,
 )
 from shared.queue_batch import handle_queue_batch
-from shared.resend import entry_of, move, sent_move
+from shared.resend import entry_of, failed_move, move, sent_move
 
 from .batch import handle_record
 from .messages import RetryRequest, parse_retry
@@ -218,7 +218,7 @@ class RetryService:
         by_seq = {i.seq: i for i in items}
         for item in items:
             try:
-                entries.append(self._entry(item, limits))
+                entries.append(entry_of(item, self.ports.objects, self.config.bucket, limits))
             except Exception as exc:  # one record that cannot be resent is dead alone
                 failure = classify(exc)
                 if failure.retriable:
@@ -232,7 +232,7 @@ class RetryService:
                     },
                 )
                 moves.append(
-                    self._move(
+                    move(
                         item, now, status=RecordStatus.DEAD, error_code=failure.code,
                         error_message=f"cannot be resent: {failure.message}",
                     )
@@ -244,8 +244,11 @@ class RetryService:
             if batch:
                 outcome = sender.send_batch(batch, deadline)
                 report.calls += outcome.calls
-                moves += [self._sent(by_seq[s.entry.seq], s, now) for s in outcome.sent]
-                moves += [self._failed(by_seq[f.entry.seq], f, now) for f in outcome.failed]
+                moves += [sent_move(by_seq[s.entry.seq], s, now) for s in outcome.sent]
+                moves += [
+                    failed_move(by_seq[f.entry.seq], f, now, self.config.max_retries)
+                    for f in outcome.failed
+                ]
             self._apply(job, moves, report)
             moves = []
 
@@ -262,23 +265,6 @@ class RetryService:
             report.notes.append(
                 f"{len(moves) - len(applied)} records changed meanwhile and were left as they were"
             )
-
-    def _entry(self, item: LedgerItem, limits: KinesisLimits) -> Entry:
-        return entry_of(item, self.ports.objects, self.config.bucket, limits)
-
-    def _move(self, item: LedgerItem, now: str, **values: Any) -> Transition:
-        return move(item, now, **values)
-
-    def _sent(self, item: LedgerItem, sent: Sent, now: str) -> Transition:
-        return sent_move(item, sent, now)
-
-    def _failed(self, item: LedgerItem, failed: Failed, now: str) -> Transition:
-        retries = item.retries + 1
-        status = RecordStatus.DEAD if retries >= self.config.max_retries else RecordStatus.FAILED
-        return self._move(
-            item, now, status=status, retries=retries, attempts=item.attempts + failed.attempts,
-            error_code=failed.error_code, error_message=failed.error_message,
-        )  # fmt: skip
 
     # -- after the round -------------------------------------------------------------
     def _after_round(self, job_id: str, request: RetryRequest, report: RetryReport) -> RetryReport:

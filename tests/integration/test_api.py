@@ -9,7 +9,8 @@ import pytest
 from lambdas.api.handler import handler as api_handler
 from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.delivery.sending import PATIENCE, THROTTLED
+from shared.delivery.outcomes import THROTTLED
+from shared.delivery.sending import PATIENCE
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of, jsonl
 from tests.lambda_helpers import FakeContext, api_event

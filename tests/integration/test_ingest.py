@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from lambdas.ingest.handler import handler
 from loader.faults import KinesisFaults
 from shared.adapters import clients
-from shared.delivery.sending import THROTTLED
+from shared.delivery.outcomes import THROTTLED
 from shared.domain.jobs import ObjectRef
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack

@@ -7,10 +7,11 @@ import pytest
 
 from loader.faults import KinesisFaults
 from shared.adapters.kinesis import KinesisStream
+from shared.delivery.outcomes import THROTTLED, SendPolicy
 from shared.delivery.packing import pack, to_entries
 from shared.delivery.partition_keys import record_id_key
 from shared.delivery.routing import NONE, Routing
-from shared.delivery.sending import THROTTLED, Sender, SendPolicy
+from shared.delivery.sending import Sender
 from shared.domain.errors import StreamFatalError
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry, Record

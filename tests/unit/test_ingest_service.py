@@ -149,7 +149,7 @@ def keyed_lines(n: int, keys: int = 7) -> bytes:
 def given_up_first(ports, remaining_s=33):
     """A per-key job (field `k`) whose first invocation met an outage: its records were given up
     (ledgered failed) and it continued. Returns the ingest service and the job's reference."""
-    from shared.delivery.sending import INTERNAL
+    from shared.delivery.outcomes import INTERNAL
     from tests.fakes import FakeLeases, FakeLedgerMoves
 
     ports.moves = FakeLedgerMoves(ports.jobs, ports.records)
@@ -219,7 +219,7 @@ def test_a_resend_that_runs_out_of_time_continues_before_reading_on(ports, monke
 
 def test_with_the_default_key_failures_wait_for_the_retry_rounds(ports):
     # the default key is unique per record: order asks nothing of earlier failures
-    from shared.delivery.sending import INTERNAL
+    from shared.delivery.outcomes import INTERNAL
     from tests.fakes import FakeLedgerMoves
 
     ports.moves = FakeLedgerMoves(ports.jobs, ports.records)

@@ -6,17 +6,10 @@ import time
 
 import pytest
 
+from shared.delivery.outcomes import INTERNAL, THROTTLED, EntryResult, SendPolicy
 from shared.delivery.pacing import PACING_MARGIN_S, ShardPacer
 from shared.delivery.routing import NONE, Routing
-from shared.delivery.sending import (
-    INTERNAL,
-    PATIENCE,
-    STALLED_ATTEMPTS,
-    THROTTLED,
-    EntryResult,
-    Sender,
-    SendPolicy,
-)
+from shared.delivery.sending import PATIENCE, STALLED_ATTEMPTS, Sender
 from shared.delivery.shards import ShardMap
 from shared.domain.errors import StreamFatalError, StreamRetriableError
 from shared.domain.models import Entry

@@ -1,7 +1,7 @@
 """The shard-capacity simulator enforces its limits, so the benchmark's utilization figure means something."""
 
 from bench.simulator import RECORDS_PER_S, ShardSimulator, VirtualClock
-from shared.delivery.sending import THROTTLED
+from shared.delivery.outcomes import THROTTLED
 from shared.domain.models import Entry
 
 

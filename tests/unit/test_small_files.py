@@ -11,7 +11,7 @@ from urllib3.exceptions import ProtocolError
 
 from lambdas.ingest.handler import handler
 from shared.config import LoaderConfig
-from shared.delivery.sending import THROTTLED
+from shared.delivery.outcomes import THROTTLED
 from shared.ingest.service import IngestPorts, IngestService
 from tests.fakes import FakeEvents, FakeJobs, FakeObjects, FakeQueue, FakeRecords, FakeStream
 from tests.lambda_helpers import FakeContext, s3_notification, sqs_event
