@@ -13,7 +13,7 @@ from constructs import Construct
 
 from infra import grants
 from infra.environment import loader_environment
-from infra.functions import Layers, loader_function
+from infra.functions import FunctionProps, Layers, loader_function
 from infra.storage import Storage
 from shared import names
 
@@ -37,11 +37,11 @@ class Api(Construct):
         retry_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = loader_function(
-            self, "Function", name="api", layers=layers, memory_mb=256, timeout=Duration.seconds(29),
-            environment=loader_environment(storage, retry_queue),
-            description="Job status, failed records and retry requests",
-        )  # fmt: skip
+        self.function = loader_function(self, "Function", FunctionProps(
+            name="api", description="Job status, failed records and retry requests", layers=layers,
+            environment=loader_environment(storage, retry_queue), memory_mb=256,
+            timeout=Duration.seconds(29),
+        ))  # fmt: skip
         grants.tables(self.function, grants.TABLE_READ, storage.jobs, storage.records)
         # Pagination tokens are signed with a generated secret that only this function may read.
         self.token_key = secretsmanager.Secret(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -24,18 +26,23 @@ class Layers(Construct):
         self.all = [self.powertools, dependencies]
 
 
-def loader_function(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    layers: Layers,
-    environment: dict[str, str],
-    memory_mb: int,
-    timeout: Duration,
-    recursive_loop: lambda_.RecursiveLoop = lambda_.RecursiveLoop.TERMINATE,
-    description: str,
-) -> lambda_.Function:
+@dataclass(frozen=True)
+class FunctionProps:
+    """One of the loader's functions: its code is `lambdas/<name>` with `shared/`."""
+
+    name: str
+    description: str
+    layers: Layers
+    environment: dict[str, str]
+    memory_mb: int
+    timeout: Duration
+    # A function that feeds itself through its queue (continuations, retry rounds) must be let past
+    # Lambda's 16-hop recursion guard.
+    recursive_loop: lambda_.RecursiveLoop = lambda_.RecursiveLoop.TERMINATE
+
+
+def loader_function(scope: Construct, construct_id: str, props: FunctionProps) -> lambda_.Function:
+    """arm64, the current Python, Powertools' layer and ours, X-Ray, logs kept three months."""
     log_group = logs.LogGroup(
         scope,
         f"{construct_id}Logs",
@@ -47,19 +54,19 @@ def loader_function(
         construct_id,
         runtime=RUNTIME,
         architecture=ARCHITECTURE,
-        handler=f"lambdas.{name}.handler.handler",
-        code=function_code(name),
-        layers=layers.all,
-        memory_size=memory_mb,
-        timeout=timeout,
+        handler=f"lambdas.{props.name}.handler.handler",
+        code=function_code(props.name),
+        layers=props.layers.all,
+        memory_size=props.memory_mb,
+        timeout=props.timeout,
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
-        recursive_loop=recursive_loop,
-        description=description,
+        recursive_loop=props.recursive_loop,
+        description=props.description,
         environment={
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
-            **environment,
+            **props.environment,
         },
     )

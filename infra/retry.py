@@ -8,48 +8,36 @@ from constructs import Construct
 
 from infra import grants
 from infra.environment import loader_environment
-from infra.functions import Layers, loader_function
+from infra.functions import FunctionProps, Layers
 from infra.job_events import JobEvents
-from infra.pipeline import QueueWithDlq, consume, settle_dead_letters
+from infra.queue_function import QueueFunction, QueueFunctionProps
 from infra.storage import Storage
 from shared import names
 
 TIMEOUT = Duration.minutes(5)
 
 
-class Retry(Construct):
+class Retry(QueueFunction):
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        storage: Storage,
-        layers: Layers,
-        job_events: JobEvents,
-        max_concurrency: int = 5,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.queues = QueueWithDlq(self, "Queue", consumer_timeout=TIMEOUT)
-        self.queue, self.dlq = self.queues.queue, self.queues.dlq
-        self.function = loader_function(
-            self, "Function", name="retry", layers=layers, memory_mb=512, timeout=TIMEOUT,
-            environment=loader_environment(storage, self.queue, event_bus=job_events.bus_name),
-            description="Resends failed records from the ledger",
+        self, scope: Construct, construct_id: str, *, storage: Storage, layers: Layers,
+        job_events: JobEvents, max_concurrency: int = 5,
+    ) -> None:  # fmt: skip
+        function = FunctionProps(
+            name="retry", description="Resends failed records from the ledger", layers=layers,
+            environment={}, memory_mb=512, timeout=TIMEOUT,
             # Rounds and waits past 15 minutes chain SQS -> Lambda -> SQS: allowed, and bounded by
             # the service itself (LOADER_MAX_RETRIES rounds; each wait at most LOADER_RETRY_MAX_DELAY_SECONDS).
             recursive_loop=lambda_.RecursiveLoop.ALLOW,
         )  # fmt: skip
-        grants.objects(self.function, storage.bucket, names.SPILL_PREFIX, ["s3:GetObject"])
+        bus = job_events.bus_name
+        super().__init__(scope, construct_id, QueueFunctionProps(
+            function, lambda own: loader_environment(storage, own, event_bus=bus), max_concurrency,
+        ))  # fmt: skip
+        fn = self.function
+        grants.objects(fn, storage.bucket, names.SPILL_PREFIX, ["s3:GetObject"])
         grants.tables(
-            self.function,
-            [*grants.TABLE_READ, "dynamodb:UpdateItem"],
-            storage.jobs,
-            storage.records,
+            fn, [*grants.TABLE_READ, "dynamodb:UpdateItem"], storage.jobs, storage.records
         )
-        grants.stream_writer(self.function, storage.stream)
-        job_events.grant_publish(self.function)
-        self.queue.grant_send_messages(
-            self.function
-        )  # later rounds, and waits chained past 15 minutes
-        consume(self.function, self.queue, max_concurrency)
-        settle_dead_letters(self.function, self.dlq)
+        grants.stream_writer(fn, storage.stream)
+        job_events.grant_publish(fn)
+        self.queue.grant_send_messages(fn)  # later rounds, and waits chained past 15 minutes

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.functions import Layers
-from infra.ingest import Ingest
+from infra.ingest import Ingest, IngestProps
 from infra.job_events import JobEvents
 from infra.monitoring import Monitoring
 from infra.nag import suppress
@@ -59,14 +59,14 @@ class LoaderStack(Stack):
             self, "Retry", storage=self.storage, layers=layers, job_events=self.job_events,
             max_concurrency=_context_int(self, "retry_max_concurrency") or 5,
         )  # fmt: skip
-        self.ingest = Ingest(
-            self, "Ingest", storage=self.storage, layers=layers, retry_queue=self.retry.queue,
+        self.ingest = Ingest(self, "Ingest", IngestProps(
+            storage=self.storage, layers=layers, retry_queue=self.retry.queue,
             job_events=self.job_events,
             max_concurrency=_context_int(self, "ingest_max_concurrency") or 10,
             batch_size=_context_int(self, "ingest_batch_size") or names.INGEST_BATCH_SIZE,
             batching_window_s=_context_int(self, "ingest_batching_window_seconds") or 0,
             settings=self._fanout_settings(),
-        )  # fmt: skip
+        ))  # fmt: skip
         self.api = Api(
             self, "Api", storage=self.storage, layers=layers, retry_queue=self.retry.queue
         )

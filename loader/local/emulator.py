@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from loader.local.invocations import invoke, run
@@ -33,28 +34,35 @@ class EmulatedContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+@dataclass(frozen=True)
+class EventSource:
+    """What Lambda's SQS event source knows of one queue and the function it feeds."""
+
+    queue_url: str
+    queue_arn: str
+    handler: Handler
+    function: str
+    timeout_s: float
+    batch_size: int = 1
+    visibility_s: float | None = None
+
+
 class QueuePoller(threading.Thread):
     """One concurrent invocation's worth of Lambda's SQS poller: receive a batch, invoke, delete what
     succeeded. The local stack runs as many per function as the event source's maximum concurrency."""
 
-    def __init__(
-        self,
-        sqs: Any,
-        queue_url: str,
-        queue_arn: str,
-        handler: Handler,
-        name: str,
-        timeout_s: float,
-        batch_size: int = 1,
-        worker: int = 0,
-        visibility_s: float | None = None,
-    ) -> None:
-        super().__init__(name=f"poller-{name}-{worker}", daemon=True)
-        self._sqs, self._url, self._arn = sqs, queue_url, queue_arn
-        self._handler, self._function, self._timeout = handler, name, timeout_s
-        self._batch_size = batch_size
+    def __init__(self, sqs: Any, source: EventSource, worker: int = 0) -> None:
+        super().__init__(name=f"poller-{source.function}-{worker}", daemon=True)
+        self._sqs, self._url, self._arn = sqs, source.queue_url, source.queue_arn
+        self._handler, self._function, self._timeout = (
+            source.handler,
+            source.function,
+            source.timeout_s,
+        )
+        self._batch_size = source.batch_size
         # a message outlasts its invocation's lease (timeout plus grace) before it comes back
-        self._visibility = int(visibility_s if visibility_s is not None else timeout_s + 30)
+        visibility = source.visibility_s
+        self._visibility = int(visibility if visibility is not None else source.timeout_s + 30)
         self._halt = threading.Event()
         self.invocations = 0
 

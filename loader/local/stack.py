@@ -19,7 +19,7 @@ import boto3
 
 from loader.crash_points import CrashPlan
 from loader.local import resources
-from loader.local.emulator import QueuePoller
+from loader.local.emulator import EventSource, QueuePoller
 from loader.local.http import ApiServer
 from loader.local.invocations import WriteWatch, watch
 from loader.local.moto_server import MotoProcess
@@ -173,21 +173,20 @@ class LocalStack:
         # each function ends the jobs its dead-letter queue's messages left unfinished
         os.environ[names.ENV_DEAD_LETTER_ARNS] = f"{ingest_dlq_arn},{retry_dlq_arn}"
         dead_letters = [
-            QueuePoller(sqs, res.ingest_dlq_url, ingest_dlq_arn, ingest_handler, "ingest", ingest_timeout,
-                        batch_size=10, worker=0, visibility_s=DEAD_LETTER_VISIBILITY_S),
-            QueuePoller(sqs, res.retry_dlq_url, retry_dlq_arn, retry_handler, "retry", retry_timeout,
-                        batch_size=10, worker=0, visibility_s=DEAD_LETTER_VISIBILITY_S),
+            EventSource(res.ingest_dlq_url, ingest_dlq_arn, ingest_handler, "ingest", ingest_timeout,
+                        batch_size=10, visibility_s=DEAD_LETTER_VISIBILITY_S),
+            EventSource(res.retry_dlq_url, retry_dlq_arn, retry_handler, "retry", retry_timeout,
+                        batch_size=10, visibility_s=DEAD_LETTER_VISIBILITY_S),
         ]  # fmt: skip
+        ingest = EventSource(res.ingest_queue_url, ingest_arn, ingest_handler, "ingest", ingest_timeout,
+                             batch_size=names.INGEST_BATCH_SIZE, visibility_s=ingest_timeout + grace + 1)  # fmt: skip
+        retry = EventSource(res.retry_queue_url, retry_arn, retry_handler, "retry", retry_timeout,
+                            visibility_s=retry_timeout + grace + 1)  # fmt: skip
         self._pollers = [
-            poller
+            QueuePoller(sqs, source, worker)
             for worker in range(o.concurrency)
-            for poller in (
-                QueuePoller(sqs, res.ingest_queue_url, ingest_arn, ingest_handler, "ingest", ingest_timeout,
-                            batch_size=names.INGEST_BATCH_SIZE, worker=worker, visibility_s=ingest_timeout + grace + 1),
-                QueuePoller(sqs, res.retry_queue_url, retry_arn, retry_handler, "retry", retry_timeout,
-                            worker=worker, visibility_s=retry_timeout + grace + 1),
-            )
-        ] + dead_letters  # fmt: skip
+            for source in (ingest, retry)
+        ] + [QueuePoller(sqs, source) for source in dead_letters]
         for poller in self._pollers:
             poller.start()
         self._api = ApiServer(api_handler, o.api_port, o.host)
