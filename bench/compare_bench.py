@@ -28,17 +28,17 @@ from bench.moto_process import moto_process
 from infra import schema
 from loader import moto_patches
 from loader.plan import FilePlan
-from shared.adapters import clients
-from shared.adapters.job_events import JobEvents
-from shared.adapters.jobs_table import JobsTable
-from shared.adapters.kinesis import KinesisStream, clear_limits_cache
-from shared.adapters.objects import Objects
-from shared.adapters.queues import Queue
-from shared.adapters.records_table import RecordsTable
+from shared.aws import clients
 from shared.config import LoaderConfig
 from shared.domain.jobs import ObjectRef
 from shared.domain.limits import KinesisLimits
+from shared.events.eventbridge import JobEvents
 from shared.ingest.service import IngestPorts, IngestService
+from shared.jobs.dynamodb import JobsTable
+from shared.ledger.dynamodb import RecordsTable
+from shared.objects.s3 import Objects
+from shared.queues.sqs import Queue
+from shared.stream.kinesis import KinesisStream, clear_limits_cache
 
 REGION = "us-east-1"
 BUCKET, KEY = "bench", "incoming/compare.jsonl"

@@ -13,17 +13,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench.ingest_child import Context, NullStream
-from shared.adapters import clients
-from shared.adapters.job_events import JobEvents
-from shared.adapters.job_ranges import JobRanges
-from shared.adapters.jobs_table import JobsTable
-from shared.adapters.objects import Objects
-from shared.adapters.queues import Queue
-from shared.adapters.records_table import LedgerTransactions, RecordsTable
+from shared.aws import clients
 from shared.config import LoaderConfig
 from shared.domain.jobs import FINISHED
+from shared.events.eventbridge import JobEvents
 from shared.ingest.messages import parse_message
 from shared.ingest.service import IngestPorts, IngestService
+from shared.jobs.dynamodb import JobsTable
+from shared.jobs.ranges import JobRanges
+from shared.ledger.dynamodb import LedgerTransactions, RecordsTable
+from shared.objects.s3 import Objects
+from shared.queues.sqs import Queue
 from shared.readers.source import READ_CHUNK, ByteCounter
 
 

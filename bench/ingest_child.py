@@ -12,19 +12,19 @@ import time
 from collections.abc import Sequence
 
 from bench.measure import peak_rss_mb
-from shared.adapters import clients
-from shared.adapters.job_events import JobEvents
-from shared.adapters.jobs_table import JobsTable
-from shared.adapters.objects import Objects
-from shared.adapters.queues import Queue
-from shared.adapters.records_table import RecordsTable
+from shared.aws import clients
 from shared.config import LoaderConfig
 from shared.delivery.outcomes import EntryResult
 from shared.delivery.shards import ShardMap
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
+from shared.events.eventbridge import JobEvents
 from shared.ingest.messages import parse_message
 from shared.ingest.service import IngestPorts, IngestService
+from shared.jobs.dynamodb import JobsTable
+from shared.ledger.dynamodb import RecordsTable
+from shared.objects.s3 import Objects
+from shared.queues.sqs import Queue
 
 WRITE_CALLS = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1}
 

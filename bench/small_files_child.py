@@ -51,7 +51,7 @@ def main() -> None:
 
 
 def _run(stack: LocalStack, state: dict[str, Any], files: int, records: int) -> dict[str, Any]:
-    from shared.adapters import clients  # the functions' own clients
+    from shared.aws import clients  # the functions' own clients
 
     calls: Counter[str] = Counter()
 

@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports in `shared/ports.py`, with the semantics the services rely on
+"""In-memory fakes of the ports (each role's `port.py`: `shared/jobs/`, `shared/ledger/`, ...), with the semantics the services rely on
 (conditional lease writes, counters added at checkpoints), for unit tests that run in milliseconds."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.errors import ApiError, BadRequestError
 from shared.api.wiring import jobs_api
-from shared.observability import logger, tracer
+from shared.functions.observability import logger, tracer
 
 app = APIGatewayRestResolver()
 

@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.functions.observability import logger, metrics, tracer
 from shared.ingest.service import IngestService
 from shared.ingest.wiring import ingest_service
-from shared.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger, metrics, tracer
+from shared.functions.observability import logger, metrics, tracer
 from shared.retry.service import RetryService
 from shared.retry.wiring import retry_service
 

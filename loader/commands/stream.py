@@ -13,8 +13,8 @@ import click
 from loader.client import Api, ClientError, Target
 from loader.commands.render import console
 from loader.commands.target import resolve_job, target_options
-from shared.adapters.kinesis import stream_target
 from shared.delivery.aggregation import deaggregate
+from shared.stream.kinesis import stream_target
 
 
 @click.command()

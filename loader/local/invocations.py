@@ -103,7 +103,7 @@ def invoke(handler: Any, event: dict[str, Any], context: Any) -> Any:
     process-wide, and the local stack runs its functions side by side in one process, so the keys
     of this invocation are also set for this thread alone (thread keys win): its log lines name
     this function, whatever another function's invocation set meanwhile."""
-    from shared.observability import logger
+    from shared.functions.observability import logger
 
     logger.thread_safe_append_keys(
         function_name=context.function_name, function_request_id=context.aws_request_id

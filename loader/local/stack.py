@@ -142,7 +142,7 @@ class LocalStack:
         from lambdas.ingest.handler import handler as ingest_handler
         from lambdas.retry.handler import handler as retry_handler
         from loader.faults import KinesisFaults
-        from shared.adapters import clients as handler_clients
+        from shared.aws import clients as handler_clients
 
         o = self.options
         ingest_timeout, retry_timeout = o.lambda_timeout, min(o.lambda_timeout, 300)

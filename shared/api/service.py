@@ -9,7 +9,10 @@ from typing import Any
 
 from shared.config import LoaderConfig
 from shared.domain.jobs import JOB_ID_PATTERN, RECORD_STATUSES, Job, LedgerItem, RecordStatus
-from shared.ports import JobCatalog, MessageQueue, ObjectStore, RecordLedger
+from shared.jobs.port import JobCatalog
+from shared.ledger.port import RecordLedger
+from shared.objects.port import ObjectStore
+from shared.queues.port import MessageQueue
 from shared.retry.messages import RetryRequest
 
 from .errors import BadRequestError, ConflictError, NotFoundError

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from shared.adapters import clients
-from shared.adapters.jobs_table import JobsTable
-from shared.adapters.objects import Objects
-from shared.adapters.queues import Queue
-from shared.adapters.records_table import RecordsTable
+from shared.aws import clients
 from shared.config import LoaderConfig, loader_config
-from shared.observability import logger
+from shared.functions.observability import logger
+from shared.jobs.dynamodb import JobsTable
+from shared.ledger.dynamodb import RecordsTable
+from shared.objects.s3 import Objects
+from shared.queues.sqs import Queue
 
 from .service import ApiPorts, JobsApi
 

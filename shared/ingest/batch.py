@@ -20,8 +20,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.config import LoaderConfig
 from shared.domain.jobs import JobStatus, ObjectRef
-from shared.observability import log_job, logger, metrics, tracer
-from shared.ports import LambdaContext
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import log_job, logger, metrics, tracer
 
 from .ledger import Report
 from .messages import Message, parse_message

@@ -17,22 +17,16 @@ from shared.domain.errors import LedgerError
 from shared.domain.failures import Failure
 from shared.domain.jobs import Counts, Job, JobStatus
 from shared.domain.limits import KinesisLimits
-from shared.job_sender import make_sender
-from shared.observability import logger
-from shared.ports import (
-    Checkpoints,
-    JobEventSink,
-    JobStore,
-    LambdaContext,
-    LedgerMoves,
-    MessageQueue,
-    ObjectStore,
-    RangeStore,
-    RecordLedger,
-    RetryLeases,
-    Stream,
-)
+from shared.events.port import JobEventSink
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import logger
+from shared.jobs.port import Checkpoints, JobStore, RangeStore, RetryLeases
+from shared.ledger.port import LedgerMoves, RecordLedger
+from shared.objects.port import ObjectStore
+from shared.queues.port import MessageQueue
 from shared.retry.messages import RetryRequest
+from shared.stream.job_sender import make_sender
+from shared.stream.port import Stream
 
 from .ledger import Ledger, Report
 

@@ -25,12 +25,13 @@ from shared.domain.jobs import Counts, Job, JobStatus
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor
 from shared.domain.ranges import FanOut, cut
-from shared.job_sender import job_options
-from shared.observability import log_job, logger
-from shared.ports import LambdaContext, RangeStore
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import log_job, logger
+from shared.jobs.port import RangeStore
 from shared.readers.detect import JSONL, TEXT, resolve_format
 from shared.readers.ranges import count_range, read_from
 from shared.readers.source import MAGIC_BYTES, compression_of
+from shared.stream.job_sender import job_options
 
 from .context import RunContext
 from .ledger import Ledger, Report

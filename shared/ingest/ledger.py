@@ -12,7 +12,9 @@ from shared.delivery.outcomes import RequestOutcome
 from shared.domain.jobs import Counts, Job, LedgerItem, Progress, RecordStatus
 from shared.domain.models import Cursor, Rejection
 from shared.domain.timestamps import now_iso
-from shared.ports import Checkpoints, ObjectStore, RecordLedger
+from shared.jobs.port import Checkpoints
+from shared.ledger.port import RecordLedger
+from shared.objects.port import ObjectStore
 
 from .units import Unit
 

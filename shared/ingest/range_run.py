@@ -13,8 +13,9 @@ from shared.domain.failures import Failure, Kind, classify
 from shared.domain.jobs import Job, JobStatus, Progress
 from shared.domain.models import Fence
 from shared.domain.ranges import FanOut, RangeProgress
-from shared.observability import logger
-from shared.ports import LambdaContext, RangeStore
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import logger
+from shared.jobs.port import RangeStore
 from shared.readers import ReadOptions, open_records
 from shared.readers.source import ByteCounter
 

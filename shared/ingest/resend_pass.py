@@ -13,9 +13,9 @@ from shared.domain.jobs import LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
 from shared.domain.timestamps import now_iso
-from shared.observability import logger
-from shared.ports import LambdaContext
-from shared.resend import entry_of, sent_move, still_failed_move
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import logger
+from shared.ledger.resend import entry_of, sent_move, still_failed_move
 
 from .context import RunContext
 from .ledger import Ledger

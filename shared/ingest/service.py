@@ -12,15 +12,15 @@ from typing import Any
 import orjson
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.domain.errors import ConfigError, JobBusyError, LeaseLostError
 from shared.domain.failures import Failure, dead_lettered
 from shared.domain.jobs import JobStatus, ObjectRef
 from shared.domain.timestamps import now_iso
-from shared.observability import log_job, logger
-from shared.ports import LambdaContext
-from shared.queue_batch import handle_queue_batch
+from shared.functions.boundary import settle_failure
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import log_job, logger
+from shared.functions.queue_batch import handle_queue_batch
 
 from .batch import IngestBatch, handle_record
 from .chain import Chain

@@ -24,8 +24,8 @@ from shared.domain.jobs import Job, JobStatus, ObjectRef
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Cursor, Entry, Rejection
 from shared.domain.timestamps import now_iso
-from shared.observability import log_job, logger
-from shared.ports import LambdaContext
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import log_job, logger
 from shared.readers import ReadOptions, open_records
 from shared.readers.detect import TEXT
 

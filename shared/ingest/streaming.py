@@ -11,7 +11,7 @@ from typing import Any
 from shared.delivery.sending import Sender
 from shared.domain.errors import LeaseLostError
 from shared.domain.models import Entry
-from shared.ports import LambdaContext
+from shared.functions.lambda_context import LambdaContext
 
 from .context import RunContext
 from .ledger import Ledger

@@ -8,8 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.config import LoaderConfig
-from shared.observability import log_job, logger, metrics, tracer
-from shared.ports import LambdaContext
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import log_job, logger, metrics, tracer
 
 from .messages import RetryRequest, parse_retry
 from .report import RetryReport

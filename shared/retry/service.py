@@ -12,7 +12,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from shared.boundary import settle_failure
 from shared.config import LoaderConfig
 from shared.delivery.batches import Batcher
 from shared.delivery.sending import Sender
@@ -21,22 +20,18 @@ from shared.domain.jobs import Job, JobStatus, LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry, Transition
 from shared.domain.timestamps import now_iso
-from shared.job_sender import make_sender
-from shared.observability import log_job, logger
-from shared.ports import (
-    MAX_DELAY_SECONDS,
-    JobEventSink,
-    JobStore,
-    LambdaContext,
-    LedgerMoves,
-    MessageQueue,
-    ObjectStore,
-    RecordLedger,
-    RetryLeases,
-    Stream,
-)
-from shared.queue_batch import handle_queue_batch
-from shared.resend import entry_of, failed_move, move, sent_move
+from shared.events.port import JobEventSink
+from shared.functions.boundary import settle_failure
+from shared.functions.lambda_context import LambdaContext
+from shared.functions.observability import log_job, logger
+from shared.functions.queue_batch import handle_queue_batch
+from shared.jobs.port import JobStore, RetryLeases
+from shared.ledger.port import LedgerMoves, RecordLedger
+from shared.ledger.resend import entry_of, failed_move, move, sent_move
+from shared.objects.port import ObjectStore
+from shared.queues.port import MAX_DELAY_SECONDS, MessageQueue
+from shared.stream.job_sender import make_sender
+from shared.stream.port import Stream
 
 from .batch import handle_record
 from .messages import RetryRequest, parse_retry

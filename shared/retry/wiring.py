@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from shared.adapters import clients
-from shared.adapters.job_events import JobEvents
-from shared.adapters.jobs_table import JobsTable
-from shared.adapters.kinesis import KinesisStream
-from shared.adapters.objects import Objects
-from shared.adapters.queues import Queue
-from shared.adapters.records_table import LedgerTransactions, RecordsTable
-from shared.adapters.retry_lease import RetryLease
+from shared.aws import clients
 from shared.config import LoaderConfig, loader_config
+from shared.events.eventbridge import JobEvents
+from shared.jobs.dynamodb import JobsTable
+from shared.jobs.retry_lease import RetryLease
+from shared.ledger.dynamodb import LedgerTransactions, RecordsTable
+from shared.objects.s3 import Objects
+from shared.queues.sqs import Queue
+from shared.stream.kinesis import KinesisStream
 
 from .service import RetryPorts, RetryService
 

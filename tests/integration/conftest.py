@@ -2,8 +2,8 @@ import pytest
 from moto import mock_aws
 
 from loader import moto_patches
-from shared.adapters import clients
-from shared.adapters.kinesis import clear_limits_cache
+from shared.aws import clients
+from shared.stream.kinesis import clear_limits_cache
 
 REGION = "us-east-1"
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 
 from infra import names, schema
-from shared.adapters import clients
+from shared.aws import clients
 from tests.integration.conftest import REGION
 from tests.lambda_helpers import s3_notification, sqs_event
 
@@ -40,12 +40,12 @@ class LocalStack:
         )
 
     def job(self, job_id: str) -> dict[str, Any]:
-        from shared.adapters.dynamo import from_item
+        from shared.aws.dynamo import from_item
 
         return from_item(self.ddb.get_item(TableName=JOBS, Key={"job_id": {"S": job_id}})["Item"])
 
     def records(self, job_id: str) -> list[dict[str, Any]]:
-        from shared.adapters.dynamo import from_item
+        from shared.aws.dynamo import from_item
 
         items, start = [], None
         while True:

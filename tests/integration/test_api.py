@@ -8,7 +8,7 @@ import pytest
 
 from lambdas.api.handler import handler as api_handler
 from loader.faults import KinesisFaults
-from shared.adapters import clients
+from shared.aws import clients
 from shared.delivery.outcomes import THROTTLED
 from shared.delivery.sending import PATIENCE
 from tests.integration import stack as moto_stack

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from shared.adapters.job_items import job_from_values
 from shared.api.service import job_view
+from shared.jobs.items import job_from_values
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of, stream_data

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from loader.faults import KinesisFaults
-from shared.adapters import clients
+from shared.aws import clients
 from shared.readers.source import MAGIC_BYTES, compression_of
 from tests import reference
 from tests.integration import stack as moto_stack

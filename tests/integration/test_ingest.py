@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from lambdas.ingest.handler import handler
 from loader.faults import KinesisFaults
-from shared.adapters import clients
+from shared.aws import clients
 from shared.delivery.outcomes import THROTTLED
 from shared.domain.jobs import ObjectRef
 from tests.helpers import datas, read
@@ -266,7 +266,7 @@ def test_failed_records_are_listed_by_status_page_by_page(stack, monkeypatch):
     ).install(clients.client("kinesis"))
     note = stack.upload("a.jsonl", jsonl(100))
     invoke(stack, note)
-    from shared.adapters.records_table import RecordsTable
+    from shared.ledger.dynamodb import RecordsTable
 
     table = RecordsTable(stack.ddb, moto_stack.RECORDS)
     seqs, start = [], None

@@ -11,7 +11,7 @@ from urllib3.exceptions import ProtocolError
 
 from lambdas.ingest.handler import handler
 from loader.faults import KinesisFaults
-from shared.adapters import clients
+from shared.aws import clients
 from tests.helpers import datas, read
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of, jsonl, stream_data

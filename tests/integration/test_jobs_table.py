@@ -5,10 +5,10 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from shared.adapters.jobs_table import JobsTable
 from shared.domain.errors import LeaseLostError
 from shared.domain.jobs import Counts, JobStatus, ObjectRef, Progress
 from shared.ingest.context import finished_status
+from shared.jobs.dynamodb import JobsTable
 from tests.integration import stack as moto_stack
 
 OWNER = "req-1:abcd"

@@ -6,7 +6,6 @@ import boto3
 import pytest
 
 from loader.faults import KinesisFaults
-from shared.adapters.kinesis import KinesisStream
 from shared.delivery.outcomes import THROTTLED, SendPolicy
 from shared.delivery.packing import pack, to_entries
 from shared.delivery.partition_keys import record_id_key
@@ -15,6 +14,7 @@ from shared.delivery.sending import Sender
 from shared.domain.errors import StreamFatalError
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry, Record
+from shared.stream.kinesis import KinesisStream
 from tests.integration.conftest import REGION, read_stream
 
 

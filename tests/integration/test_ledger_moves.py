@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import boto3
 
-from shared.adapters.records_table import LedgerTransactions, RecordsTable
 from shared.domain.jobs import LedgerItem, RecordStatus
-from shared.resend import move
+from shared.ledger.dynamodb import LedgerTransactions, RecordsTable
+from shared.ledger.resend import move
 from tests.integration import stack as moto_stack
 
 JOB = "job-1"
@@ -74,7 +74,7 @@ def test_a_fenced_clear_deletes_only_while_the_lease_is_the_callers(aws, monkeyp
     import pytest
 
     from shared.domain.errors import LeaseLostError
-    from shared.ports import Fence
+    from shared.domain.models import Fence
 
     moto_stack.create(monkeypatch)
     ddb = boto3.client("dynamodb", region_name=moto_stack.REGION)

@@ -13,7 +13,7 @@ from aws_kinesis_agg.deaggregator import deaggregate_records
 from botocore.exceptions import ClientError
 
 from loader.faults import KinesisFaults
-from shared.adapters import clients
+from shared.aws import clients
 from shared.delivery.shards import ShardMap, hash_key
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of

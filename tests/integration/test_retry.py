@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from lambdas.retry.handler import handler as retry_handler
 from loader.faults import KinesisFaults
-from shared.adapters import clients
+from shared.aws import clients
 from shared.delivery.outcomes import THROTTLED
 from shared.retry.wiring import retry_service
 from tests.integration import stack as moto_stack

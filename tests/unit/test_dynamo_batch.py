@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.adapters.dynamo import batch_write
+from shared.aws.dynamo import batch_write
 from shared.domain.errors import LedgerError
 
 

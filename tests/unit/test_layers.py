@@ -13,42 +13,66 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORE = ("shared.domain",)
 READERS = (*CORE, "shared.readers")
 DELIVERY = (*READERS, "shared.delivery")
-PORTS = (*DELIVERY, "shared.ports")
-SETTINGS = (*PORTS, "shared.config", "shared.names")
-HELPERS = (
-    *SETTINGS,
-    "shared.job_sender",
-    "shared.resend",
-    "shared.observability",
-    "shared.boundary",
-    "shared.queue_batch",
+# Each role keeps its port beside its adapters (shared/jobs/port.py beside shared/jobs/dynamodb.py).
+PORT_MODULES = (
+    "shared.jobs.port",
+    "shared.ledger.port",
+    "shared.objects.port",
+    "shared.stream.port",
+    "shared.queues.port",
+    "shared.events.port",
+    "shared.functions.lambda_context",
 )
+PORTS = (*DELIVERY, *PORT_MODULES)
+SETTINGS = (*PORTS, "shared.config", "shared.names")
+EDGE = (
+    "shared.functions.observability",
+    "shared.functions.boundary",
+    "shared.functions.queue_batch",
+)
+HELPERS = (*SETTINGS, "shared.stream.job_sender", "shared.ledger.resend", *EDGE)
 MESSAGES = ("shared.ingest.messages", "shared.retry.messages")
+ADAPTERS = (
+    "shared.aws",
+    "shared.jobs.dynamodb",
+    "shared.jobs.items",
+    "shared.jobs.checkpoint",
+    "shared.jobs.ranges",
+    "shared.jobs.retry_lease",
+    "shared.jobs.leases",
+    "shared.ledger.dynamodb",
+    "shared.objects.s3",
+    "shared.stream.kinesis",
+    "shared.stream.put_records_codec",
+    "shared.queues.sqs",
+    "shared.events.eventbridge",
+)
+ROLES = ("shared.jobs", "shared.ledger", "shared.objects", "shared.stream", "shared.queues",
+         "shared.events", "shared.functions")  # fmt: skip
 
 # module or package -> the shared modules it may import (besides itself)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "shared.domain": CORE,
     "shared.readers": READERS,
     "shared.delivery": DELIVERY,
-    "shared.ports": PORTS,
+    **{role: () for role in ROLES},  # a role package's __init__: its docstring only
+    **{port: PORTS for port in PORT_MODULES},
+    "shared.functions.lambda_context": (),
     "shared.names": (),
     "shared.config": SETTINGS,
-    "shared.observability": ("shared.names",),
-    "shared.boundary": (*CORE, "shared.observability"),
-    "shared.queue_batch": ("shared.observability",),
-    "shared.job_sender": SETTINGS,
-    "shared.resend": PORTS,
-    "shared.adapters": (*PORTS, "shared.names", "shared.observability", "shared.adapters"),
+    "shared.functions.observability": ("shared.names",),
+    "shared.functions.boundary": (*CORE, "shared.functions.observability"),
+    "shared.functions.queue_batch": ("shared.functions.observability",),
+    "shared.stream.job_sender": SETTINGS,
+    "shared.ledger.resend": PORTS,
+    **{a: (*PORTS, "shared.names", "shared.functions.observability", *ADAPTERS) for a in ADAPTERS},
     "shared.ingest": (*HELPERS, *MESSAGES),
     "shared.retry": (*HELPERS, *MESSAGES),
     "shared.api": (*HELPERS, *MESSAGES),
 }
-WIRING_MAY_ALSO = ("shared.adapters",)
+WIRING_MAY_ALSO = ADAPTERS
 AWS_SDK = ("boto3", "botocore")
-AWS_SDK_ALLOWED = (
-    "shared.adapters",
-    "shared.domain.failures",
-)  # failures classifies botocore's errors
+AWS_SDK_ALLOWED = (*ADAPTERS, "shared.domain.failures")  # failures classifies botocore's errors
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -97,7 +121,7 @@ def test_each_module_imports_only_from_the_layers_below_it(name, path):
 
 def test_the_rules_catch_a_service_reaching_an_adapter(tmp_path):
     module = tmp_path / "service.py"
-    module.write_text("from shared.adapters.kinesis import KinesisStream\nimport boto3\n")
+    module.write_text("from shared.stream.kinesis import KinesisStream\nimport boto3\n")
     imports = _imports(module)
     assert not all(_under(i, ALLOWED["shared.ingest"]) for i in imports if i.startswith("shared."))
     assert any(_under(i, AWS_SDK) for i in imports)

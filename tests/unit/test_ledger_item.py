@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.adapters.dynamo import from_item, to_item
-from shared.adapters.records_table import status_key
+from shared.aws.dynamo import from_item, to_item
 from shared.domain.jobs import LedgerItem, RecordStatus
+from shared.ledger.dynamodb import status_key
 from shared.names import RECORDS_STATUS_ATTRIBUTE
 
 text = st.text(min_size=1, max_size=20)

@@ -10,7 +10,7 @@ import threading
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loader.local.emulator import EmulatedContext, invoke
-from shared.observability import logger
+from shared.functions.observability import logger
 
 
 def test_log_lines_name_their_own_function_while_another_sets_the_shared_keys():

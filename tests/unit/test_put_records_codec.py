@@ -8,7 +8,7 @@ from botocore import parsers, serialize
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from shared.adapters import put_records_codec
+from shared.stream import put_records_codec
 
 RESPONSE = {
     "FailedRecordCount": 1,

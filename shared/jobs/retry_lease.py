@@ -6,12 +6,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import to_item
-from shared.adapters.job_items import conditional_failed, job_from_item
-from shared.adapters.leases import release_lease
+from shared.aws.dynamo import to_item
 from shared.domain.errors import LedgerError
 from shared.domain.jobs import Job
 from shared.domain.timestamps import now_iso
+from shared.jobs.items import conditional_failed, job_from_item
+from shared.jobs.leases import release_lease
 
 
 class RetryLease:

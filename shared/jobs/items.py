@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import from_item
+from shared.aws.dynamo import from_item
 from shared.domain.jobs import Counts, Job, ObjectRef
 from shared.domain.models import Cursor
 from shared.names import JOB_KIND

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from shared.adapters import put_records_codec
+from shared.stream.put_records_codec import install as install_codec
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
@@ -32,7 +32,7 @@ def new_client(service: str, session: Any = None, **kwargs: Any) -> Any:
         service, config=config_for(service), **kwargs
     )
     if service == "kinesis":
-        put_records_codec.install(made)
+        install_codec(made)
     return made
 
 

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import names
 from shared.domain.jobs import Job
-from shared.observability import logger
+from shared.functions.observability import logger
 
 MAX_ENTRIES = 10
 

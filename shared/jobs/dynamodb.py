@@ -6,15 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import query_page, to_item
-from shared.adapters.job_items import (
-    conditional_failed,
-    job_from_item,
-    job_from_values,
-    new_job,
-)
-from shared.adapters.job_progress import record_progress
-from shared.adapters.leases import release_lease
+from shared.aws.dynamo import query_page, to_item
 from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
@@ -25,6 +17,14 @@ from shared.domain.errors import (
 from shared.domain.jobs import Job, JobStatus, ObjectRef, Progress
 from shared.domain.models import Fence
 from shared.domain.timestamps import now_iso
+from shared.jobs.checkpoint import record_progress
+from shared.jobs.items import (
+    conditional_failed,
+    job_from_item,
+    job_from_values,
+    new_job,
+)
+from shared.jobs.leases import release_lease
 from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import to_item
+from shared.aws.dynamo import to_item
 
 
 def release_lease(client: Any, table: str, job_id: str, names: tuple[str, str], owner: str) -> None:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from shared.observability import logger
+from shared.functions.observability import logger
 
 
 def handle_queue_batch(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shared.domain.failures import Failure, classify
-from shared.observability import logger
+from shared.functions.observability import logger
 
 
 def settle_failure(exc: BaseException, final: bool, fail_job: Callable[[Failure], None]) -> Failure:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import batch_write, from_item, query_page, to_item
+from shared.aws.dynamo import batch_write, from_item, query_page, to_item
 from shared.domain.errors import LeaseLostError, LedgerError
 from shared.domain.jobs import LedgerItem
 from shared.domain.models import Fence, Transition

@@ -10,7 +10,7 @@ from shared.domain.errors import PAYLOAD_MISSING, RecordError
 from shared.domain.jobs import LedgerItem, RecordStatus
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry, Transition
-from shared.ports import ObjectStore
+from shared.objects.port import ObjectStore
 
 
 def entry_of(item: LedgerItem, objects: ObjectStore, bucket: str, limits: KinesisLimits) -> Entry:

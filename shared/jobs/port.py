@@ -1,28 +1,14 @@
-"""The ports the services work through. The boto3 adapters (`shared/adapters`) implement them for
-AWS and moto; the unit tests' in-memory fakes (`tests/fakes.py`) implement them for milliseconds."""
+"""The jobs table as the services need it: jobs, their checkpoints and leases, a job's ranges, the
+retry rounds' lease. Implemented for DynamoDB beside it (`dynamodb.py`, `ranges.py`, `retry_lease.py`)
+and in memory by the unit tests' fakes (`tests/fakes.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from shared.delivery.outcomes import StreamPort
-from shared.domain.jobs import Job, LedgerItem, ObjectRef, Progress
-from shared.domain.limits import KinesisLimits
-from shared.domain.models import Fence, ObjectInfo, Transition
+from shared.domain.jobs import Job, ObjectRef, Progress
+from shared.domain.models import Fence
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
-from shared.readers.source import ByteCounter
-
-
-class LambdaContext(Protocol):
-    @property
-    def aws_request_id(self) -> str: ...
-
-    def get_remaining_time_in_millis(self) -> int: ...
-
-
-class Stream(StreamPort, Protocol):
-    def limits(self, request_kib: int | None = None) -> KinesisLimits: ...
 
 
 class Checkpoints(Protocol):
@@ -131,75 +117,3 @@ class RetryLeases(Protocol):
     def set_status(
         self, job_id: str, status: str, when: tuple[str, ...], require_no_failed: bool = False
     ) -> Job | None: ...
-
-
-class RecordLedger(Protocol):
-    """The records table: items for the records that need attention."""
-
-    def put(self, items: Sequence[LedgerItem], fence: Fence | None = None) -> None:
-        """Write (or overwrite) items; with a fence, only while it holds (`LeaseLostError` if not)."""
-        ...
-
-    def delete_from(
-        self, job_id: str, seq: int, until: int | None = None, fence: Fence | None = None
-    ) -> int:
-        """Remove the items of records at or past `seq` (and before `until`); with a fence, only
-        while it holds (`LeaseLostError` if not: an owner whose lease ran out clears nothing)."""
-        ...
-
-    def get(self, job_id: str, seq: int) -> LedgerItem | None: ...
-
-    def by_status(
-        self, job_id: str, status: str, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[LedgerItem], dict[str, Any] | None]: ...
-
-    def page(
-        self, job_id: str, limit: int, start: dict[str, Any] | None = None
-    ) -> tuple[list[LedgerItem], dict[str, Any] | None]: ...
-
-
-class LedgerMoves(Protocol):
-    """Record transitions and the job's counters moved together (a transaction)."""
-
-    def apply(self, job_id: str, moves: list[Transition]) -> list[Transition]: ...
-
-
-class ObjectStore(Protocol):
-    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo: ...
-
-    def chunks(
-        self,
-        bucket: str,
-        key: str,
-        *,
-        version_id: str | None,
-        etag: str | None,
-        start: int = 0,
-        end: int | None = None,
-        counter: ByteCounter | None = None,
-    ) -> Iterator[bytes]:
-        """The bytes from `start` to `end` (exclusive; the object's end when None)."""
-        ...
-
-    def get(self, bucket: str, key: str, version_id: str) -> tuple[bytes, ObjectInfo]: ...
-
-    def put(self, bucket: str, key: str, data: bytes) -> None: ...
-
-    def read(self, bucket: str, key: str) -> bytes: ...
-
-    def head_bytes(self, bucket: str, key: str, n: int) -> bytes | None: ...
-
-
-MAX_DELAY_SECONDS = 900  # SQS's longest message delay; longer waits chain messages
-
-
-class MessageQueue(Protocol):
-    """A queue; `delay_seconds` is clamped to 0..MAX_DELAY_SECONDS."""
-
-    def send(self, body: dict[str, Any], delay_seconds: int = 0) -> None: ...
-
-
-class JobEventSink(Protocol):
-    def changed(self, job: Job, status: str, previous: str | None) -> None: ...
-
-    def flush(self) -> None: ...

@@ -9,9 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import from_item, to_item
-from shared.adapters.job_items import conditional_failed, cursor_value, job_from_values
-from shared.adapters.leases import release_lease
+from shared.aws.dynamo import from_item, to_item
 from shared.domain.errors import (
     JobBusyError,
     JobFinishedError,
@@ -24,6 +22,8 @@ from shared.domain.jobs import Job, JobStatus, Progress
 from shared.domain.models import Cursor
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.domain.timestamps import now_iso
+from shared.jobs.items import conditional_failed, cursor_value, job_from_values
+from shared.jobs.leases import release_lease
 
 
 def fanout_from_values(item: dict[str, Any]) -> FanOut | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from shared.ports import MAX_DELAY_SECONDS
+from shared.queues.port import MAX_DELAY_SECONDS
 
 
 class Queue:

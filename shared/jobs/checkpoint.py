@@ -8,11 +8,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamo import to_item
-from shared.adapters.job_items import conditional_failed, cursor_value, job_from_item
+from shared.aws.dynamo import to_item
 from shared.domain.errors import LeaseLostError, LedgerError
 from shared.domain.jobs import JobStatus, Progress
 from shared.domain.timestamps import now_iso
+from shared.jobs.items import conditional_failed, cursor_value, job_from_item
 
 
 def record_progress(

@@ -1,0 +1,1 @@
+"""What every AWS adapter shares: the cached boto3 clients, and DynamoDB's item encoding."""

@@ -1,0 +1,1 @@
+"""Job events: the port and its EventBridge adapter."""

@@ -1,0 +1,1 @@
+"""Objects in the bucket: the port and its S3 adapter."""

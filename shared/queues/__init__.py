@@ -1,0 +1,1 @@
+"""Queues: the port and its SQS adapter."""
