@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Iterator, Sequence
 
+from shared.delivery.packing import filled
 from shared.delivery.routing import Routing, batch_bounds
 from shared.domain.limits import KinesisLimits
 from shared.domain.models import Entry
@@ -78,10 +79,4 @@ class Batcher:
 
     def batches(self, entries: Iterable[Entry]) -> Iterator[list[Entry]]:
         """`entries` in batches (the last one partly filled)."""
-        for entry in entries:
-            full = self.add(entry)
-            if full:
-                yield full
-        last = self.flush()
-        if last:
-            yield last
+        return filled(entries, self.add, self.flush)

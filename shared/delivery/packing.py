@@ -6,7 +6,7 @@ gives the fewest requests (any packing's k-th request ends no later than greedy'
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from shared.delivery.partition_keys import PARTITION_KEY, KeyFunction
 from shared.domain.errors import RecordError
@@ -79,10 +79,19 @@ class Packer:
 
 def pack(entries: Iterable[Entry], limits: KinesisLimits) -> Iterator[list[Entry]]:
     packer = Packer(limits)
+    return filled(entries, packer.add, packer.flush)
+
+
+def filled(
+    entries: Iterable[Entry],
+    add: Callable[[Entry], list[Entry] | None],
+    flush: Callable[[], list[Entry] | None],
+) -> Iterator[list[Entry]]:
+    """What a packer or batcher closes as `entries` go in, then what is left (partly filled)."""
     for entry in entries:
-        full = packer.add(entry)
+        full = add(entry)
         if full:
             yield full
-    last = packer.flush()
+    last = flush()
     if last:
         yield last
