@@ -74,6 +74,8 @@ class QueuePoller(threading.Thread):
             try:
                 self._poll_once()
             except Exception:  # keep polling, as Lambda's event source does
+                if self._halt.is_set():
+                    return  # the stack is stopping: its endpoints may be gone already
                 log.exception("%s: polling failed", self._function)
                 self._halt.wait(1.0)
 
@@ -92,6 +94,8 @@ class QueuePoller(threading.Thread):
         if outcome.killed:
             return  # as Lambda: nothing deleted, the messages come back after their visibility
         if outcome.error is not None:
+            if self._halt.is_set():
+                return  # cut short by the stop; the messages come back, as after a crash
             log.warning(
                 "%s: invocation failed (%s); the message will be redelivered",
                 self._function, outcome.error,

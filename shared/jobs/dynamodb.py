@@ -23,6 +23,7 @@ from shared.jobs.items import (
     job_from_item,
     job_from_values,
     new_job,
+    write_if,
 )
 from shared.jobs.leases import release_lease
 from shared.names import JOB_KIND, JOBS_BY_KEY_INDEX, JOBS_BY_TIME_INDEX
@@ -70,17 +71,12 @@ class JobsTable:
 
     def _put_new(self, values: dict[str, Any]) -> Job | None:
         """Put a job item unless one exists (None then: a duplicate event)."""
-        try:
-            self._client.put_item(
-                TableName=self.table,
-                Item=to_item(values),
-                ConditionExpression="attribute_not_exists(job_id)",
-            )
-        except ClientError as exc:
-            if conditional_failed(exc):
-                return None
-            raise LedgerError(f"opening job {values['job_id']} failed: {exc}") from exc
-        return job_from_item(to_item(values))
+        item = to_item(values)
+        put = write_if(
+            self._client.put_item, f"opening job {values['job_id']}",
+            TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(job_id)",
+        )  # fmt: skip
+        return None if put is None else job_from_item(item)
 
     def newest(
         self,
@@ -192,27 +188,24 @@ class JobsTable:
         stamp = now_iso()
         values.update({":failed": JobStatus.FAILED, ":error": error, ":code": error_code, ":now": now,
                        ":now_iso": stamp})  # fmt: skip
-        try:
-            out = self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression=(
-                    "SET #st = :failed, #error = :error, error_code = :code, updated_at = :now_iso, "
-                    "finished_at = :now_iso REMOVE lease_owner, lease_expires"
-                ),
-                ConditionExpression=(
-                    f"attribute_exists(job_id) AND #st IN ({placeholders}) AND "
-                    "(attribute_not_exists(lease_expires) OR lease_expires < :now)"
-                ),
-                ExpressionAttributeNames={"#st": "status", "#error": "error"},
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if conditional_failed(exc):
-                return None
-            raise LedgerError(f"failing job {job_id} failed: {exc}") from exc
-        return job_from_item(out["Attributes"])
+        out = write_if(
+            self._client.update_item,
+            f"failing job {job_id}",
+            TableName=self.table,
+            Key=to_item({"job_id": job_id}),
+            UpdateExpression=(
+                "SET #st = :failed, #error = :error, error_code = :code, updated_at = :now_iso, "
+                "finished_at = :now_iso REMOVE lease_owner, lease_expires"
+            ),
+            ConditionExpression=(
+                f"attribute_exists(job_id) AND #st IN ({placeholders}) AND "
+                "(attribute_not_exists(lease_expires) OR lease_expires < :now)"
+            ),
+            ExpressionAttributeNames={"#st": "status", "#error": "error"},
+            ExpressionAttributeValues=to_item(values),
+            ReturnValues="ALL_OLD",
+        )
+        return None if out is None else job_from_item(out["Attributes"])
 
     def release_if_owner(self, job_id: str, owner: str) -> None:
         """Best effort after an unexpected error: let the redelivery resume without waiting."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.aws.dynamo import from_item
+from shared.domain.errors import LedgerError
 from shared.domain.jobs import Counts, Job, ObjectRef
 from shared.domain.models import Cursor
 from shared.names import JOB_KIND
@@ -17,6 +19,19 @@ COUNTERS = ("records", "sent", "failed", "rejected", "dead")
 
 def conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def write_if(
+    write: Callable[..., dict[str, Any]], what: str, **request: Any
+) -> dict[str, Any] | None:
+    """One conditional write: DynamoDB's answer, or None when its condition did not hold. Any other
+    error is a LedgerError that says `what` failed."""
+    try:
+        return write(**request)
+    except ClientError as exc:
+        if conditional_failed(exc):
+            return None
+        raise LedgerError(f"{what} failed: {exc}") from exc
 
 
 def cursor_value(cursor: Cursor) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from shared.domain.jobs import Job, JobStatus, Progress
 from shared.domain.models import Cursor
 from shared.domain.ranges import FanOut, RangeCount, RangeLease, RangeProgress
 from shared.domain.timestamps import now_iso
-from shared.jobs.items import conditional_failed, cursor_value, job_from_values
+from shared.jobs.items import conditional_failed, cursor_value, job_from_values, write_if
 from shared.jobs.leases import release_lease
 
 
@@ -101,21 +101,18 @@ class JobRanges:
     def counted(self, job_id: str, index: int, count: RangeCount) -> FanOut | None:
         value = {"first": count.first, "end": count.end, "lines": count.lines,
                  "records": count.records}  # fmt: skip
-        try:
-            item = self._update(
-                job_id,
-                UpdateExpression="SET #c = :c, updated_at = :now ADD ranges_counted :one",
-                ConditionExpression="attribute_not_exists(#c) AND #st = :running",
-                ExpressionAttributeNames={"#c": f"r{index}_count", "#st": "status"},
-                ExpressionAttributeValues=to_item(
-                    {":c": value, ":now": now_iso(), ":one": 1, ":running": JobStatus.RUNNING}
-                ),
-            )
-        except ClientError as exc:
-            if conditional_failed(exc):
-                return None
-            raise LedgerError(f"counting range {index} of job {job_id} failed: {exc}") from exc
-        return fanout_from_values(item)
+        item = write_if(
+            self._update,
+            f"counting range {index} of job {job_id}",
+            job_id=job_id,
+            UpdateExpression="SET #c = :c, updated_at = :now ADD ranges_counted :one",
+            ConditionExpression="attribute_not_exists(#c) AND #st = :running",
+            ExpressionAttributeNames={"#c": f"r{index}_count", "#st": "status"},
+            ExpressionAttributeValues=to_item(
+                {":c": value, ":now": now_iso(), ":one": 1, ":running": JobStatus.RUNNING}
+            ),
+        )
+        return None if item is None else fanout_from_values(item)
 
     def acquire(
         self, job_id: str, index: int, owner: str, lease_until: float, now: float, hop: int

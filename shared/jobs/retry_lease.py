@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.aws.dynamo import to_item
-from shared.domain.errors import LedgerError
 from shared.domain.jobs import Job
 from shared.domain.timestamps import now_iso
-from shared.jobs.items import conditional_failed, job_from_item
+from shared.jobs.items import job_from_item, write_if
 from shared.jobs.leases import release_lease
 
 
@@ -23,24 +20,21 @@ class RetryLease:
 
     def acquire(self, job_id: str, owner: str, until: float, now: float, round_: int = 0) -> bool:
         """Take the retry lease; the job also notes which retry round is running (for progress)."""
-        try:
-            self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="SET retry_owner = :owner, retry_until = :until, retry_round = :round",
-                ConditionExpression=(
-                    "attribute_exists(job_id) AND "
-                    "(attribute_not_exists(retry_until) OR retry_until < :now OR retry_owner = :owner)"
-                ),
-                ExpressionAttributeValues=to_item(
-                    {":owner": owner, ":until": until, ":now": now, ":round": round_}
-                ),
-            )
-        except ClientError as exc:
-            if conditional_failed(exc):
-                return False
-            raise LedgerError(f"taking the retry lease of job {job_id} failed: {exc}") from exc
-        return True
+        taken = write_if(
+            self._client.update_item,
+            f"taking the retry lease of job {job_id}",
+            TableName=self.table,
+            Key=to_item({"job_id": job_id}),
+            UpdateExpression="SET retry_owner = :owner, retry_until = :until, retry_round = :round",
+            ConditionExpression=(
+                "attribute_exists(job_id) AND "
+                "(attribute_not_exists(retry_until) OR retry_until < :now OR retry_owner = :owner)"
+            ),
+            ExpressionAttributeValues=to_item(
+                {":owner": owner, ":until": until, ":now": now, ":round": round_}
+            ),
+        )
+        return taken is not None
 
     def release(self, job_id: str, owner: str) -> None:
         release_lease(self._client, self.table, job_id, ("retry_owner", "retry_until"), owner)
@@ -57,18 +51,15 @@ class RetryLease:
         values.update({":status": status, ":now": now_iso()})
         if require_no_failed:
             values[":zero"] = 0
-        try:
-            out = self._client.update_item(
-                TableName=self.table,
-                Key=to_item({"job_id": job_id}),
-                UpdateExpression="SET #st = :status, updated_at = :now, finished_at = :now",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if conditional_failed(exc):
-                return None
-            raise LedgerError(f"setting the status of job {job_id} failed: {exc}") from exc
-        return job_from_item(out["Attributes"])
+        out = write_if(
+            self._client.update_item,
+            f"setting the status of job {job_id}",
+            TableName=self.table,
+            Key=to_item({"job_id": job_id}),
+            UpdateExpression="SET #st = :status, updated_at = :now, finished_at = :now",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues=to_item(values),
+            ReturnValues="ALL_OLD",
+        )
+        return None if out is None else job_from_item(out["Attributes"])

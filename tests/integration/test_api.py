@@ -10,7 +10,7 @@ from lambdas.api.handler import handler as api_handler
 from loader.faults import KinesisFaults
 from shared.aws import clients
 from shared.delivery.outcomes import THROTTLED
-from shared.delivery.sending import PATIENCE
+from shared.delivery.requests import PATIENCE
 from tests.integration import stack as moto_stack
 from tests.integration.helpers import invoke, job_id_of, jsonl
 from tests.lambda_helpers import FakeContext, api_event

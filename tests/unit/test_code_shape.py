@@ -10,10 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("shared", "lambdas", "loader", "infra")
 MAX_LINES, MAX_PARAMETERS = 300, 8
 
-LONG_FILES = {
-    # the send path is rewritten request by request under issue 29; split it then, not twice
-    "shared/delivery/sending.py": 320,
-}
+LONG_FILES: dict[str, int] = {}  # none: every file is under 300 lines
 WIDE_FUNCTIONS = {
     # overrides moto's Table.query, whose signature it must keep
     ("loader/moto_dynamodb.py", "query"),

@@ -8,8 +8,9 @@ import pytest
 
 from shared.delivery.outcomes import INTERNAL, THROTTLED, EntryResult, SendPolicy
 from shared.delivery.pacing import PACING_MARGIN_S, ShardPacer
+from shared.delivery.requests import PATIENCE, STALLED_ATTEMPTS
 from shared.delivery.routing import NONE, Routing
-from shared.delivery.sending import PATIENCE, STALLED_ATTEMPTS, Sender
+from shared.delivery.sending import Sender
 from shared.delivery.shards import ShardMap
 from shared.domain.errors import StreamFatalError, StreamRetriableError
 from shared.domain.models import Entry
