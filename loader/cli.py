@@ -13,7 +13,7 @@ from loader.plan import FilePlan
 from loader.plan_output import HumanPlanOutput, JsonPlanOutput
 from shared.delivery.routing import NONE, ORDERINGS, PER_KEY, Routing
 from shared.domain.errors import ConfigError, InputFileError
-from shared.domain.limits import KinesisLimits
+from shared.domain.limits import DEFAULT_RECORD_KIB, MAX_RECORD_KIB, MIN_RECORD_KIB, KinesisLimits
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -180,10 +180,22 @@ def plan(
 @click.option(
     "--list-crash-points", is_flag=True, help="Print the crash points, one a line, and exit."
 )
+@click.option(
+    "--max-record-kib",
+    type=click.IntRange(MIN_RECORD_KIB, MAX_RECORD_KIB),
+    default=DEFAULT_RECORD_KIB,
+    show_default=True,
+    help="The stream's MaxRecordSizeInKiB.",
+)
+@click.option(
+    "--no-limits",
+    is_flag=True,
+    help="Lift the stream's per-shard rates (1 MiB/s and 1,000 records/s); its other limits stay.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the functions' logs and metrics.")
 def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[str, ...], lambda_timeout: float,
           retry_delay: int, shards: int, concurrency: int, settings: tuple[str, ...], crashes: tuple[str, ...],
-          list_crash_points: bool, verbose: bool) -> None:  # fmt: skip
+          list_crash_points: bool, max_record_kib: int, no_limits: bool, verbose: bool) -> None:  # fmt: skip
     """Run the whole service locally (moto, in-process handlers, HTTP API) until Ctrl-C."""
     import signal
     import threading
@@ -223,6 +235,7 @@ def local(aws_port: int, api_port: int, state_file: Path | None, faults: tuple[s
         aws_port=aws_port, api_port=api_port, state_file=state_file or default_state_file(), faults=parsed,
         lambda_timeout=lambda_timeout, retry_delay_seconds=retry_delay, verbose=verbose, shards=shards,
         environment=environment, concurrency=concurrency, crash=list(crashes),
+        max_record_kib=max_record_kib, rate_limits=not no_limits,
     )  # fmt: skip
     stack = LocalStack(options)
     stop = threading.Event()

@@ -1,11 +1,6 @@
-"""Fixes to moto's Kinesis for the tests and the local stack (moto is not used in production).
+"""Fixes to moto for the tests and the local stack (moto is not used in production).
 
-moto's `Shard.put_record` is not safe under concurrent PutRecords calls (two records can get the same
-sequence number, and one is lost) and finds the last sequence number by listing every record, so it
-slows down as a shard fills. This replacement serialises puts per shard and keeps the last number.
-
-moto's generic, model-driven response serializer costs ~50 µs per PutRecords entry; the PutRecords
-response is plain JSON, so it is written directly. Both only change moto's speed, not its answers.
+Kinesis's limits and its speed-ups are in `loader.moto_kinesis`.
 
 moto's S3 event notifications carry neither `versionId` nor `sequencer`, which S3 always sends for a
 versioned bucket; without them a quick overwrite could not be told from the version it replaced.
@@ -28,12 +23,11 @@ DynamoDB's patches (atomic requests, transactions and queries that cost what the
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
 
-from loader import moto_dynamodb
+from loader import moto_dynamodb, moto_kinesis
 
 _lock = threading.Lock()
 _applied = False
@@ -44,37 +38,7 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        from moto.kinesis import models
-
-        shard_locks: dict[int, threading.Lock] = {}
-
-        def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
-            with _lock:
-                lock = shard_locks.setdefault(id(self), threading.Lock())
-            with lock:
-                last = getattr(self, "_loader_last_seq", None)
-                if last is None:
-                    last = next(reversed(self.records), 0) if self.records else 0
-                sequence_number = last + 1
-                self.records[sequence_number] = models.Record(
-                    partition_key, data, sequence_number, explicit_hash_key
-                )
-                self._loader_last_seq = sequence_number
-                return str(sequence_number)
-
-        models.Shard.put_record = put_record  # type: ignore[method-assign]
-
-        from moto.kinesis import responses
-
-        def put_records(self: Any) -> str:
-            result = self.kinesis_backend.put_records(
-                self._get_param("StreamARN"),
-                self._get_param("StreamName"),
-                self._get_param("Records"),
-            )
-            return json.dumps(result)
-
-        responses.KinesisResponse.put_records = put_records  # type: ignore[method-assign,assignment]
+        moto_kinesis.apply(_lock)
         _add_version_to_s3_events()
         _send_without_counting()
         _keep_parsed_json_paths()

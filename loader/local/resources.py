@@ -10,6 +10,7 @@ import orjson
 from infra import schema
 from infra.schema import MAX_RECEIVE_COUNT
 from shared import names
+from shared.domain.limits import DEFAULT_RECORD_KIB
 
 BUCKET = "loader-local"
 STREAM = "loader-stream"
@@ -66,13 +67,14 @@ def _events_to_queue(events: Any, sqs: Any) -> str:
 
 
 def create(
-    s3: Any, ddb: Any, kinesis: Any, sqs: Any, events: Any, shards: int = STREAM_SHARDS
-) -> Resources:
+    s3: Any, ddb: Any, kinesis: Any, sqs: Any, events: Any, shards: int = STREAM_SHARDS,
+    max_record_kib: int = DEFAULT_RECORD_KIB,
+) -> Resources:  # fmt: skip
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     ddb.create_table(**schema.create_table_args(JOBS_TABLE, schema.JOBS))
     ddb.create_table(**schema.create_table_args(RECORDS_TABLE, schema.RECORDS))
-    kinesis.create_stream(StreamName=STREAM, ShardCount=shards)
+    kinesis.create_stream(StreamName=STREAM, ShardCount=shards, MaxRecordSizeInKiB=max_record_kib)
     ingest, ingest_dlq = _queue_with_dlq(sqs, INGEST_QUEUE)
     retry, retry_dlq = _queue_with_dlq(sqs, RETRY_QUEUE)
     ingest_arn = sqs.get_queue_attributes(QueueUrl=ingest, AttributeNames=["QueueArn"])[

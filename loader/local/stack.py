@@ -25,6 +25,7 @@ from loader.local.invocations import WriteWatch, watch
 from loader.local.moto_server import MotoProcess
 from loader.state import default_state_file
 from shared import names
+from shared.domain.limits import DEFAULT_RECORD_KIB
 
 REGION = "us-east-1"
 DEFAULT_AWS_PORT, DEFAULT_API_PORT = 4566, 4567
@@ -51,6 +52,8 @@ class LocalOptions:
         4  # invocations of one function at once (the event source's maximum concurrency)
     )
     crash: list[str] = field(default_factory=list)  # crash points, POINT[:N]
+    max_record_kib: int = DEFAULT_RECORD_KIB  # the stream's MaxRecordSizeInKiB
+    rate_limits: bool = True  # the stream's per-shard rates (off: `--no-limits`)
 
 
 class LocalStack:
@@ -75,7 +78,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # An invocation with nothing to count (S3's test event) is not worth a warning on the console.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        self._server = MotoProcess(o.host, o.aws_port)
+        self._server = MotoProcess(o.host, o.aws_port, rate_limits=o.rate_limits)
         self._server.start()
         endpoint = f"http://{o.host}:{o.aws_port}"
         session = boto3.session.Session(
@@ -87,7 +90,7 @@ class LocalStack:
         }
         res = resources.create(
             clients["s3"], clients["dynamodb"], clients["kinesis"], clients["sqs"],
-            clients["events"], o.shards,
+            clients["events"], o.shards, o.max_record_kib,
         )  # fmt: skip
         self._configure_environment(endpoint, res)
         self._start_functions(clients["sqs"], res)

@@ -81,7 +81,9 @@ def test_a_big_object_is_read_in_parallel_ranges_on_the_local_stack(tmp_path):
     rows = [b'{"i": %d, "pad": "%s"}' % (i, b"z" * (i % 40)) for i in range(30_000)]
     rows[777] = b"not json"
     data = b"\n".join(rows) + b"\n"
-    settings = ("--env", "LOADER_FANOUT_MIN_BYTES=262144", "--env", "LOADER_FANOUT_MAX_PARALLEL=4")
+    # about ranges, not pacing: the stream's rates lifted
+    fanout = ("--env", "LOADER_FANOUT_MIN_BYTES=262144", "--env", "LOADER_FANOUT_MAX_PARALLEL=4")
+    settings = (*fanout, "--no-limits")
     for local in start_local(tmp_path, *settings):
         local.s3.put_object(
             Bucket=local.state["bucket"],
