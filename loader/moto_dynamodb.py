@@ -25,28 +25,22 @@ from typing import Any
 from loader.moto_books import _Book, _book, _lock, _refresh_key
 from loader.moto_transactions import transact_write_items
 
-_applied = False
-
 
 def apply() -> None:
-    global _applied
-    with _lock:
-        if _applied:
-            return
-        from moto.dynamodb import responses
-        from moto.dynamodb.models import DynamoDBBackend
-        from moto.dynamodb.models.table import Table
+    """Install the patches (once: `loader.moto_patches.apply` guards it)."""
+    from moto.dynamodb import responses
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
-        call_action = responses.DynamoHandler.call_action
+    call_action = responses.DynamoHandler.call_action
 
-        def locked_call_action(self: Any) -> Any:
-            with _lock:
-                return call_action(self)
+    def locked_call_action(self: Any) -> Any:
+        with _lock:
+            return call_action(self)
 
-        responses.DynamoHandler.call_action = locked_call_action  # type: ignore[method-assign]
-        DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-        _keep_books(Table, DynamoDBBackend)
-        _applied = True
+    responses.DynamoHandler.call_action = locked_call_action  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _keep_books(Table, DynamoDBBackend)
 
 
 _BOUNDS: dict[str, Callable[[list[Any], list[Any]], tuple[int, int]]] = {
