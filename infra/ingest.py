@@ -28,9 +28,13 @@ class IngestProps:
     layers: Layers
     retry_queue: sqs.IQueue
     job_events: JobEvents
+    # at most 10 invocations at once: a burst of uploads queues rather than storms the stream
     max_concurrency: int = 10
+    # 10 messages, the most an SQS event source takes without a window; the small-file batch packs
+    # their records into shared requests
     batch_size: int = names.INGEST_BATCH_SIZE
-    batching_window_s: int = 0
+    # 1 s for a burst to fill the batch; a lone upload waits at most that much more
+    batching_window_s: int = names.INGEST_BATCHING_WINDOW_S
     settings: dict[str, str] = field(
         default_factory=dict
     )  # more LOADER_* (the fan-out's, from context)

@@ -24,11 +24,16 @@ def _context_int(stack: Stack, key: str) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
+def _default(value: int | None, default: int) -> int:
+    """The context's value where it is given (0 included), else the default."""
+    return default if value is None else value
+
+
 class LoaderStack(Stack):
     """Context: `stream_name` or `stream_arn` (bring a stream), `shard_count` (provisioned),
     `max_record_kib`, `stream_retention_hours` (24 to 8760), `ingest_max_concurrency` (10) and
     `retry_max_concurrency` (5), `ingest_batch_size` (10: messages per ingest invocation; over 10
-    needs a window) and `ingest_batching_window_seconds` (0), `fanout_min_bytes` and
+    needs a window) and `ingest_batching_window_seconds` (1; 0 invokes at once), `fanout_min_bytes` and
     `fanout_max_parallel` (one huge object read in parallel ranges; the function's defaults else),
     `event_bus_name` (where job events go; default: the account's default bus)."""
 
@@ -64,7 +69,9 @@ class LoaderStack(Stack):
             job_events=self.job_events,
             max_concurrency=_context_int(self, "ingest_max_concurrency") or 10,
             batch_size=_context_int(self, "ingest_batch_size") or names.INGEST_BATCH_SIZE,
-            batching_window_s=_context_int(self, "ingest_batching_window_seconds") or 0,
+            batching_window_s=_default(
+                _context_int(self, "ingest_batching_window_seconds"), names.INGEST_BATCHING_WINDOW_S
+            ),
             settings=self._fanout_settings(),
         ))  # fmt: skip
         self.api = Api(

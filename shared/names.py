@@ -10,6 +10,10 @@ MAX_RECEIVE_COUNT = 5  # deliveries before a queue's message moves to its dead-l
 INGEST_BATCH_SIZE = (
     10  # messages per ingest invocation (the stack's default; the local stack's too)
 )
+# How long Lambda gathers ingest messages before it invokes (the deployed stack's default): a burst of
+# small files fills batches of INGEST_BATCH_SIZE, taken together in one invocation and one set of
+# requests, for at most this much more latency on a lone upload.
+INGEST_BATCHING_WINDOW_S = 1
 
 JOBS_BY_KEY_INDEX = "jobs_by_key_index"  # source_key ("<bucket>/<key>") + created_at
 JOBS_BY_TIME_INDEX = (

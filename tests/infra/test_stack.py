@@ -95,6 +95,11 @@ def test_queues_feed_their_functions_in_batches_with_partial_failures(synth):
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # concurrency is bounded, so a burst of uploads queues instead of storming the stream
     assert sorted(m["ScalingConfig"]["MaximumConcurrency"] for m in mappings) == [2, 2, 5, 10]
+    # the ingest gathers a burst of small files' events for a second; the others invoke at once
+    windows = {m["ScalingConfig"]["MaximumConcurrency"]: m.get("MaximumBatchingWindowInSeconds")
+               for m in mappings}  # fmt: skip
+    assert windows[10] == names.INGEST_BATCHING_WINDOW_S == 1
+    assert windows[5] is None
 
 
 def test_each_function_settles_its_own_dead_letter_queue(synth):
@@ -279,8 +284,11 @@ def test_the_fan_out_settings_come_from_context():
     from infra.stack import LoaderStack
 
     context = {"fanout_min_bytes": "1073741824", "fanout_max_parallel": "16",
-               "aws:cdk:bundling-stacks": []}  # fmt: skip
+               "ingest_batching_window_seconds": "0", "aws:cdk:bundling-stacks": []}  # fmt: skip
     template = Template.from_stack(LoaderStack(cdk.App(context=context), "Wide"))
+    mappings = template.find_resources("AWS::Lambda::EventSourceMapping").values()
+    # a window of 0 is taken as given: every event source invokes at once
+    assert all("MaximumBatchingWindowInSeconds" not in m["Properties"] for m in mappings)
     functions = template.find_resources("AWS::Lambda::Function")
     envs = [f["Properties"].get("Environment", {}).get("Variables", {}) for f in functions.values()]
     [ingest] = [
